@@ -1,0 +1,92 @@
+"""Configuration of each device port: a discriminated union per port, keyed by ``kind``.
+
+``simulated``/``folder`` kinds run anywhere; ``pn532``/``gpio``/``picamera2``/``opencv`` drive real hardware.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------- card reader
+class SimulatedReaderConfig(_Section):
+    """Yields chip reads from identity files in a folder (one JSON file per card), in the order tapped."""
+
+    kind: Literal["simulated"] = "simulated"
+    cards_dir: Path = Field(description="folder of card identity files (*.json)")
+
+
+class Pn532ReaderConfig(_Section):
+    """A PN532 module on a serial UART (HSU) or USB serial adapter."""
+
+    kind: Literal["pn532"] = "pn532"
+    port: str = "/dev/serial0"
+    baud: Annotated[int, Field(gt=0)] = 115200
+    target_baud: Annotated[int, Field(gt=0)] = 921600  # switched to with SetSerialBaudRate after wake-up
+    poll_timeout_s: Annotated[float, Field(gt=0)] = 0.5
+    read_timeout_s: Annotated[float, Field(gt=0)] = 8.0
+    max_read_bytes: Annotated[int, Field(gt=0, le=0xFF)] = 0xE0
+    csca_dir: Path | None = Field(default=None, description="CSCA trust store: PEM/DER certificates or ICAO master lists")
+
+
+ReaderConfig = Annotated[SimulatedReaderConfig | Pn532ReaderConfig, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------- camera
+class FolderCameraConfig(_Section):
+    """Serves the images of a folder in name order, looping; the demo points it at one candidate's folder at a time."""
+
+    kind: Literal["folder"] = "folder"
+    path: Path
+    fps: Annotated[float, Field(gt=0, le=120)] = 15.0
+
+
+class OpenCvCameraConfig(_Section):
+    kind: Literal["opencv"] = "opencv"
+    device: int | str = 0
+    width: Annotated[int, Field(gt=0)] = 1280
+    height: Annotated[int, Field(gt=0)] = 720
+
+
+class Picamera2CameraConfig(_Section):
+    kind: Literal["picamera2"] = "picamera2"
+    width: Annotated[int, Field(gt=0)] = 1280
+    height: Annotated[int, Field(gt=0)] = 720
+
+
+CameraConfig = Annotated[
+    FolderCameraConfig | OpenCvCameraConfig | Picamera2CameraConfig, Field(discriminator="kind")
+]
+
+
+# ------------------------------------------------------------------ turnstile
+class SimulatedTurnstileConfig(_Section):
+    """Records pulses; a virtual candidate walks through ``passage_after_s`` after each release (None: nobody passes)."""
+
+    kind: Literal["simulated"] = "simulated"
+    pulse_ms: Annotated[int, Field(gt=0, le=5000)] = 300
+    passage_after_s: Annotated[float, Field(ge=0)] | None = 0.05
+
+
+class GpioTurnstileConfig(_Section):
+    """Relay outputs and sensor inputs on the Pi's GPIO header (BCM numbering)."""
+
+    kind: Literal["gpio"] = "gpio"
+    pulse_ms: Annotated[int, Field(gt=0, le=5000)] = 300
+    entry_relay_pin: int = 17
+    exit_relay_pin: int | None = 27
+    relay_active_high: bool = True
+    passage_sensor_pin: int | None = 22
+    alarm_pin: int | None = 23
+    fire_release_pin: int | None = 24  # normally closed: open circuit = fire alarm
+    failure_mode: Literal["fail_safe", "fail_secure"] = "fail_secure"
+
+
+TurnstileConfig = Annotated[SimulatedTurnstileConfig | GpioTurnstileConfig, Field(discriminator="kind")]
