@@ -33,7 +33,9 @@ class Pn532ReaderConfig(_Section):
     poll_timeout_s: Annotated[float, Field(gt=0)] = 0.5
     read_timeout_s: Annotated[float, Field(gt=0)] = 8.0
     max_read_bytes: Annotated[int, Field(gt=0, le=0xFF)] = 0xE0
-    csca_dir: Path | None = Field(default=None, description="CSCA trust store: PEM/DER certificates or ICAO master lists")
+    csca_dir: Path | None = Field(
+        default=None, description="CSCA trust store: PEM/DER certificates or ICAO master lists"
+    )
 
 
 ReaderConfig = Annotated[SimulatedReaderConfig | Pn532ReaderConfig, Field(discriminator="kind")]
@@ -61,14 +63,12 @@ class Picamera2CameraConfig(_Section):
     height: Annotated[int, Field(gt=0)] = 720
 
 
-CameraConfig = Annotated[
-    FolderCameraConfig | OpenCvCameraConfig | Picamera2CameraConfig, Field(discriminator="kind")
-]
+CameraConfig = Annotated[FolderCameraConfig | OpenCvCameraConfig | Picamera2CameraConfig, Field(discriminator="kind")]
 
 
 # ------------------------------------------------------------------ turnstile
 class SimulatedTurnstileConfig(_Section):
-    """Records pulses; a virtual candidate walks through ``passage_after_s`` after each release (None: nobody passes)."""
+    """Records pulses; a virtual candidate walks through ``passage_after_s`` after a release (None: nobody)."""
 
     kind: Literal["simulated"] = "simulated"
     pulse_ms: Annotated[int, Field(gt=0, le=5000)] = 300

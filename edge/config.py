@@ -1,0 +1,274 @@
+"""One frozen, typed configuration: a TOML file plus ``EXAMGATE_…`` environment overrides.
+
+Env overrides use ``__`` between levels: ``EXAMGATE_TURNSTILE__PULSE_MS=200`` sets ``turnstile.pulse_ms``.
+Values are parsed as TOML values when they parse (numbers, booleans, arrays) and taken as strings otherwise.
+Relative paths in the file are resolved against the file's folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from edge.device_config import (
+    CameraConfig,
+    FolderCameraConfig,
+    ReaderConfig,
+    SimulatedReaderConfig,
+    SimulatedTurnstileConfig,
+    TurnstileConfig,
+)
+from edge.errors import ConfigError
+
+ENV_PREFIX = "EXAMGATE_"
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Verdict = Literal["accept", "review", "reject"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SiteConfig(_Section):
+    site_id: Annotated[str, Field(pattern=_ID_PATTERN, description="exam centre id; used in MQTT topics")]
+    gate_id: Annotated[str, Field(pattern=_ID_PATTERN, description="lane id within the site")]
+
+
+class StoreConfig(_Section):
+    path: Path = Field(description="SQLite database file (WAL mode); its folder must be writable")
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="FULL",
+        description="FULL: a committed decision survives a power cut; NORMAL: may lose the last ones",
+    )
+    min_free_mb: Annotated[int, Field(ge=0)] = 200
+
+
+class Thresholds(_Section):
+    """Similarity thresholds (cosine, higher = more alike). Calibrated on data, never constants in code."""
+
+    version: Annotated[str, Field(min_length=1)]
+    match: Annotated[float, Field(ge=-1, le=1)]
+    review: Annotated[float, Field(ge=-1, le=1)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.review > self.match:
+            raise ValueError(f"review ({self.review}) must be <= match ({self.match})")
+        return self
+
+
+class PassiveAuthPolicy(_Section):
+    """What each passive-authentication result means at this gate."""
+
+    valid: Verdict = "accept"
+    invalid: Verdict = "reject"
+    no_trust_anchor: Verdict = "review"
+    expired: Verdict = "review"
+    not_checked: Verdict = "review"
+
+
+class CloneCheckPolicy(_Section):
+    """What each chip/active-authentication (anti-clone) result means at this gate."""
+
+    valid: Verdict = "accept"
+    failed: Verdict = "reject"
+    not_supported: Verdict = "accept"
+    not_checked: Verdict = "accept"
+
+
+class PolicyConfig(_Section):
+    thresholds: Thresholds | None = Field(default=None, description="inline thresholds; or use thresholds_file")
+    thresholds_file: Path | None = Field(default=None, description="TOML written by `examgate face calibrate`")
+    max_face_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    anti_passback: bool = True
+    passive_auth: PassiveAuthPolicy = PassiveAuthPolicy()
+    clone_check: CloneCheckPolicy = CloneCheckPolicy()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PolicyConfig:
+        if (self.thresholds is None) == (self.thresholds_file is None):
+            raise ValueError("set exactly one of policy.thresholds or policy.thresholds_file")
+        return self
+
+
+class LaneConfig(_Section):
+    session_id: str | None = Field(default=None, description="exam session to admit for; default: the open one")
+    poll_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
+    capture_window_s: Annotated[float, Field(gt=0, le=10)] = 1.5
+    frames_per_attempt: Annotated[int, Field(ge=1, le=30)] = 5
+    passage_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    chip_read_attempts: Annotated[int, Field(ge=1, le=5)] = 2
+
+
+class SimulatedMatcherConfig(_Section):
+    """Stand-in matcher for tests and bring-up: reads each card's score from its identity file."""
+
+    kind: Literal["simulated"] = "simulated"
+
+
+class TfliteMatcherConfig(_Section):
+    kind: Literal["tflite"] = "tflite"
+    models_dir: Path | None = None
+    num_threads: Annotated[int, Field(ge=1, le=8)] = 1
+
+
+MatcherConfig = Annotated[SimulatedMatcherConfig | TfliteMatcherConfig, Field(discriminator="kind")]
+
+
+class LoggingConfig(_Section):
+    format: Literal["kv", "json"] = "kv"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class PrivacyConfig(_Section):
+    retention_days: Annotated[int, Field(ge=1, le=365)] = 30
+    key_file: Path | None = Field(default=None, description="32-byte key for face images at rest (0600)")
+
+
+class AppConfig(_Section):
+    site: SiteConfig
+    store: StoreConfig
+    policy: PolicyConfig
+    lane: LaneConfig = LaneConfig()
+    reader: ReaderConfig
+    camera: CameraConfig
+    turnstile: TurnstileConfig = SimulatedTurnstileConfig()
+    matcher: MatcherConfig = TfliteMatcherConfig()
+    logging: LoggingConfig = LoggingConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+
+    def digest(self) -> str:
+        """Short hash of the effective config (published in the gate's status)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# ----------------------------------------------------------------- loading
+_UNION_TAGS = {"simulated", "pn532", "gpio", "picamera2", "opencv", "folder", "tflite"}
+_SECRET_KEYS = re.compile(r"(password|secret|token|key)$", re.IGNORECASE)
+
+
+def _remedy(err: Mapping[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    given = err.get("input")
+    if kind == "missing":
+        return "required: add this key"
+    if kind == "extra_forbidden":
+        return "unknown key: remove it or check its spelling"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        sign = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+        bound = next(iter(ctx.values())) if ctx else "?"
+        return f"must be {sign} {bound}, got {given!r}"
+    if kind == "union_tag_invalid":
+        return f"kind must be one of {ctx.get('expected_tags', '?')}, got {ctx.get('tag', given)!r}"
+    if kind == "union_tag_not_found":
+        return 'add `kind = "…"` to choose the device backend'
+    return f"{err.get('msg', 'invalid')}, got {given!r}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p in _UNION_TAGS)]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def problems_from(exc: ValidationError) -> list[tuple[str, str]]:
+    return [(_dotted(tuple(e["loc"])), _remedy(e)) for e in exc.errors()]
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not path:
+            continue
+        node = out
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[path[-1]] = _parse_env_value(raw)
+    return out
+
+
+def _resolve_paths(value: Any, base: Path) -> Any:
+    if isinstance(value, BaseModel):
+        updates = {}
+        for name in type(value).model_fields:
+            field_value = getattr(value, name)
+            resolved = _resolve_paths(field_value, base)
+            if resolved is not field_value:
+                updates[name] = resolved
+        return value.model_copy(update=updates) if updates else value
+    if isinstance(value, Path) and not value.is_absolute():
+        return (base / value).resolve()
+    return value
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> AppConfig:
+    """Load, override from the environment, validate. Raises ConfigError listing every problem."""
+    env = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found", [(str(path), "create it from config/examgate.example.toml")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}", [(str(path), "check its permissions")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", [("(file)", f"TOML syntax error: {exc}")]) from None
+    data = apply_env(data, env)
+    try:
+        cfg = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from(exc)
+        raise ConfigError(f"{path}: {len(problems)} problem(s)", problems) from None
+    resolved = _resolve_paths(cfg, path.parent.resolve())
+    assert isinstance(resolved, AppConfig)
+    return resolved
+
+
+def masked_dump(cfg: AppConfig) -> dict[str, Any]:
+    """The effective config as plain data, secrets replaced by ``***``."""
+
+    def mask(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: ("***" if _SECRET_KEYS.search(k) and v not in (None, "") else mask(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [mask(v) for v in node]
+        return node
+
+    return dict(mask(cfg.model_dump(mode="json")))
+
+
+def sample_config(root: Path) -> AppConfig:
+    """A valid config for tests and the demo, rooted at ``root``."""
+    return AppConfig(
+        site=SiteConfig(site_id="demo-site", gate_id="lane-1"),
+        store=StoreConfig(path=root / "examgate.db"),
+        policy=PolicyConfig(thresholds=Thresholds(version="test", match=0.6, review=0.5)),
+        reader=SimulatedReaderConfig(cards_dir=root / "cards"),
+        camera=FolderCameraConfig(path=root / "camera"),
+    )

@@ -1,0 +1,340 @@
+"""The lane's admission state machine. Pure: ``step(state, event, params) -> (state, actions)``; the lane does the I/O.
+
+Path of one candidate::
+
+    IDLE --CardPresented--> READING_CHIP --ChipRead--> LOOKING_UP --RosterFound--> CAPTURING_FACE
+      CAPTURING_FACE --FaceCaptured--> (retry) CAPTURING_FACE | decision
+      decision pass   --> GATE_OPEN --PassageConfirmed|PassageTimedOut--> DONE
+      decision review --> AWAITING_REVIEW --ReviewResolved(approved)--> GATE_OPEN ; (denied) --> DONE
+      decision fail   --> DONE
+
+An event that is not legal in the current phase raises ``PolicyError`` (never a silent pass).
+``OpenGate`` is emitted only on a ``pass`` decision or a proctor's approval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from edge.errors import PolicyError
+from edge.policy import reasons as codes
+
+Outcome = Literal["pass", "review", "fail"]
+Verdict = Literal["accept", "review", "reject"]
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    READING_CHIP = "reading_chip"
+    LOOKING_UP = "looking_up"
+    CAPTURING_FACE = "capturing_face"
+    AWAITING_REVIEW = "awaiting_review"
+    GATE_OPEN = "gate_open"
+    DONE = "done"
+
+
+# ------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class CardPresented:
+    attempt_id: str
+
+
+@dataclass(frozen=True)
+class ChipRead:
+    passive_auth: str  # valid | invalid | no_trust_anchor | expired | not_checked
+    clone_check: str  # valid | failed | not_supported | not_checked
+
+
+@dataclass(frozen=True)
+class ChipReadFailed:
+    code: str
+    retryable: bool
+
+
+@dataclass(frozen=True)
+class RosterFound:
+    already_admitted: bool
+
+
+@dataclass(frozen=True)
+class RosterMissing:
+    pass
+
+
+@dataclass(frozen=True)
+class FaceCaptured:
+    similarity: float | None  # None: no usable face in this attempt
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReviewResolved:
+    approved: bool
+    operator: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PassageConfirmed:
+    pass
+
+
+@dataclass(frozen=True)
+class PassageTimedOut:
+    pass
+
+
+@dataclass(frozen=True)
+class Abort:
+    """The lane gives up on this candidate (shutdown, fire release, card gone for good)."""
+
+    reason: str
+
+
+Input = (
+    CardPresented
+    | ChipRead
+    | ChipReadFailed
+    | RosterFound
+    | RosterMissing
+    | FaceCaptured
+    | ReviewResolved
+    | PassageConfirmed
+    | PassageTimedOut
+    | Abort
+)
+
+
+# ------------------------------------------------------------------ actions
+@dataclass(frozen=True)
+class ReadChip:
+    attempt: int
+
+
+@dataclass(frozen=True)
+class LookupRoster:
+    pass
+
+
+@dataclass(frozen=True)
+class CaptureFace:
+    attempt: int
+
+
+@dataclass(frozen=True)
+class RecordDecision:
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    similarity: float | None
+    face_attempts: int
+
+
+@dataclass(frozen=True)
+class RequestReview:
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenGate:
+    cause: Literal["pass", "review_approved"]
+
+
+@dataclass(frozen=True)
+class WaitPassage:
+    pass
+
+
+@dataclass(frozen=True)
+class RecordReview:
+    approved: bool
+    operator: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finish:
+    passed: bool | None  # True: passage confirmed; False: timed out; None: nobody was let through
+
+
+Action = (
+    ReadChip
+    | LookupRoster
+    | CaptureFace
+    | RecordDecision
+    | RequestReview
+    | OpenGate
+    | WaitPassage
+    | RecordReview
+    | Finish
+)
+
+
+# -------------------------------------------------------------------- state
+@dataclass(frozen=True)
+class PolicyParams:
+    match_threshold: float
+    review_threshold: float
+    max_face_attempts: int = 3
+    max_chip_attempts: int = 2
+    passive_auth: tuple[tuple[str, Verdict], ...] = (
+        ("valid", "accept"),
+        ("invalid", "reject"),
+        ("no_trust_anchor", "review"),
+        ("expired", "review"),
+        ("not_checked", "review"),
+    )
+    clone_check: tuple[tuple[str, Verdict], ...] = (
+        ("valid", "accept"),
+        ("failed", "reject"),
+        ("not_supported", "accept"),
+        ("not_checked", "accept"),
+    )
+
+    def __post_init__(self) -> None:
+        if self.review_threshold > self.match_threshold:
+            raise PolicyError("review threshold above match threshold", code="E_POLICY_THRESHOLDS")
+        if self.max_face_attempts < 1 or self.max_chip_attempts < 1:
+            raise PolicyError("attempt limits must be >= 1", code="E_POLICY_LIMITS")
+
+    def verdict(self, table: tuple[tuple[str, Verdict], ...], status: str) -> Verdict:
+        for key, verdict in table:
+            if key == status:
+                return verdict
+        return "reject"  # an unknown status is never accepted
+
+
+@dataclass(frozen=True)
+class LaneState:
+    phase: Phase = Phase.IDLE
+    attempt_id: str | None = None
+    chip_attempts: int = 0
+    face_attempts: int = 0
+    best_similarity: float | None = None
+    face_reasons: tuple[str, ...] = ()
+    cap_reasons: tuple[str, ...] = ()  # chip findings that cap the outcome at review
+    outcome: Outcome | None = None
+
+
+def initial_state() -> LaneState:
+    return LaneState()
+
+
+Transition = tuple[LaneState, tuple[Action, ...]]
+
+
+def _illegal(state: LaneState, event: Input) -> PolicyError:
+    return PolicyError(f"{type(event).__name__} is not allowed in phase {state.phase.value}")
+
+
+def _decide(state: LaneState, outcome: Outcome, reasons: tuple[str, ...]) -> Transition:
+    record = RecordDecision(outcome, reasons, state.best_similarity, state.face_attempts)
+    if outcome == "pass":
+        nxt = dataclasses.replace(state, phase=Phase.GATE_OPEN, outcome=outcome)
+        return nxt, (record, OpenGate("pass"), WaitPassage())
+    if outcome == "review":
+        nxt = dataclasses.replace(state, phase=Phase.AWAITING_REVIEW, outcome=outcome)
+        return nxt, (record, RequestReview(reasons))
+    nxt = dataclasses.replace(state, phase=Phase.DONE, outcome=outcome)
+    return nxt, (record, Finish(passed=None))
+
+
+def _on_face(state: LaneState, event: FaceCaptured, p: PolicyParams) -> Transition:
+    attempts = state.face_attempts + 1
+    best = state.best_similarity
+    if event.similarity is not None and (best is None or event.similarity > best):
+        best = event.similarity
+    state = dataclasses.replace(
+        state,
+        face_attempts=attempts,
+        best_similarity=best,
+        face_reasons=tuple(dict.fromkeys(state.face_reasons + event.reasons)),
+    )
+    if best is not None and best >= p.match_threshold:
+        if state.cap_reasons:
+            return _decide(state, "review", (codes.FACE_MATCH, *state.cap_reasons))
+        return _decide(state, "pass", (codes.FACE_MATCH,))
+    if best is not None and best < p.review_threshold and event.similarity is not None:
+        return _decide(state, "fail", (codes.FACE_NO_MATCH,))
+    if attempts < p.max_face_attempts:
+        return state, (CaptureFace(attempts + 1),)
+    if best is None:
+        return _decide(state, "review", (codes.FACE_CAPTURE_FAILED, *state.face_reasons, *state.cap_reasons))
+    return _decide(state, "review", (codes.FACE_GREY_ZONE, *state.cap_reasons))
+
+
+def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
+    """Advance the lane by one input. Raises PolicyError for an input the phase does not allow."""
+    phase = state.phase
+    if isinstance(event, Abort):
+        if phase in (Phase.IDLE, Phase.DONE):
+            raise _illegal(state, event)
+        if phase == Phase.GATE_OPEN:
+            return dataclasses.replace(state, phase=Phase.DONE), (Finish(passed=None),)
+        nxt = dataclasses.replace(state, phase=Phase.DONE, outcome="fail")
+        record = RecordDecision("fail", (codes.LANE_ABORTED, event.reason), state.best_similarity, state.face_attempts)
+        return nxt, (record, Finish(passed=None))
+
+    if phase in (Phase.IDLE, Phase.DONE):
+        if isinstance(event, CardPresented):
+            return LaneState(phase=Phase.READING_CHIP, attempt_id=event.attempt_id, chip_attempts=1), (ReadChip(1),)
+        raise _illegal(state, event)
+
+    if phase == Phase.READING_CHIP:
+        if isinstance(event, ChipReadFailed):
+            if event.retryable and state.chip_attempts < p.max_chip_attempts:
+                n = state.chip_attempts + 1
+                return dataclasses.replace(state, chip_attempts=n), (ReadChip(n),)
+            return _decide(state, "fail", (codes.CHIP_READ_FAILED, event.code))
+        if isinstance(event, ChipRead):
+            caps: list[str] = []
+            for table, status, reason in (
+                (p.passive_auth, event.passive_auth, codes.passive_auth_reason(event.passive_auth)),
+                (p.clone_check, event.clone_check, codes.clone_check_reason(event.clone_check)),
+            ):
+                verdict = p.verdict(table, status)
+                if verdict == "reject":
+                    return _decide(state, "fail", (reason,))
+                if verdict == "review":
+                    caps.append(reason)
+            return dataclasses.replace(state, phase=Phase.LOOKING_UP, cap_reasons=tuple(caps)), (LookupRoster(),)
+        raise _illegal(state, event)
+
+    if phase == Phase.LOOKING_UP:
+        if isinstance(event, RosterMissing):
+            return _decide(state, "fail", (codes.NOT_ON_ROSTER,))
+        if isinstance(event, RosterFound):
+            if event.already_admitted:
+                return _decide(state, "fail", (codes.ANTI_PASSBACK,))
+            return dataclasses.replace(state, phase=Phase.CAPTURING_FACE), (CaptureFace(1),)
+        raise _illegal(state, event)
+
+    if phase == Phase.CAPTURING_FACE:
+        if isinstance(event, FaceCaptured):
+            return _on_face(state, event, p)
+        raise _illegal(state, event)
+
+    if phase == Phase.AWAITING_REVIEW:
+        if isinstance(event, ReviewResolved):
+            if not event.operator.strip() or not event.reason.strip():
+                raise PolicyError("a review needs an operator and a reason", code="E_REVIEW_INCOMPLETE")
+            review_record = RecordReview(event.approved, event.operator, event.reason)
+            if event.approved:
+                nxt = dataclasses.replace(state, phase=Phase.GATE_OPEN, outcome="pass")
+                return nxt, (review_record, OpenGate("review_approved"), WaitPassage())
+            return dataclasses.replace(state, phase=Phase.DONE, outcome="fail"), (
+                review_record,
+                Finish(passed=None),
+            )
+        raise _illegal(state, event)
+
+    if phase == Phase.GATE_OPEN:
+        if isinstance(event, PassageConfirmed):
+            return dataclasses.replace(state, phase=Phase.DONE), (Finish(passed=True),)
+        if isinstance(event, PassageTimedOut):
+            return dataclasses.replace(state, phase=Phase.DONE), (Finish(passed=False),)
+        raise _illegal(state, event)
+
+    raise _illegal(state, event)  # pragma: no cover - every phase is handled above
