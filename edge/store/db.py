@@ -1,0 +1,131 @@
+"""Opening the SQLite file: pragmas, migrations, and turning sqlite3 errors into E_STORE_… errors."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from edge.errors import StoreError
+from edge.store.migrations import MIGRATIONS
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def now_iso() -> str:
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """Map a sqlite3 error onto a typed error with a remedy an operator can follow."""
+    text = str(exc).lower()
+    if "full" in text:
+        return StoreError(
+            f"the disk holding {path.name} is full; nothing of this decision was written",
+            code="E_STORE_DISK_FULL",
+            remedy="free space on the data partition (old exports, logs) — `examgate selftest` shows free space",
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"{path} is read-only",
+            code="E_STORE_READ_ONLY",
+            remedy="remount the data partition read-write and check the examgate user owns the data directory",
+        )
+    if "unable to open" in text or "not a database" in text:
+        return StoreError(
+            f"cannot open the database {path}: {exc}",
+            code="E_STORE_OPEN_FAILED",
+            remedy="check the path exists, is writable by the examgate user, and is an ExamGate database",
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"the database {path.name} is locked by another process",
+            code="E_STORE_BUSY",
+            remedy="stop the other process using the database (only one daemon per data directory)",
+        )
+    if "malformed" in text or "corrupt" in text or "disk i/o" in text:
+        return StoreError(
+            f"the database {path.name} is damaged or the disk failed: {exc}",
+            code="E_STORE_CORRUPT",
+            remedy="stop the gate, copy the data directory for analysis, and run `examgate audit verify`",
+        )
+    return StoreError(f"database error on {path.name}: {exc}")
+
+
+def connect(path: Path, synchronous: Literal["NORMAL", "FULL"] = "FULL", read_only: bool = False) -> sqlite3.Connection:
+    try:
+        if read_only:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            if not path.parent.is_dir():
+                raise StoreError(
+                    f"data directory {path.parent} does not exist",
+                    code="E_STORE_OPEN_FAILED",
+                    remedy="create it (examgate provision init does) and give it to the examgate user",
+                )
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if not read_only:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            migrate(conn)
+    except sqlite3.Error as exc:
+        raise store_error(exc, path) from exc
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT; on any error ROLLBACK, so no partial rows are ever left."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise store_error(exc, path) from exc
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise store_error(exc, path) from exc
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration newer than the file's version, each in its own transaction. Returns the new version."""
+    version = current_version(conn)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the database is schema version {version}, newer than this software ({SCHEMA_VERSION})",
+            code="E_STORE_SCHEMA_NEWER",
+            remedy="install the ExamGate version that wrote this database, or restore a matching backup",
+        )
+    for number, script in MIGRATIONS:
+        if number <= version:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in (s.strip() for s in script.split(";")):
+                if statement:
+                    conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (number, now_iso()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version = number
+    return version
