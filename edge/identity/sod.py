@@ -83,7 +83,7 @@ class Sod:
 
 def _hash_name(algorithm: Any) -> str:
     name = algorithm["algorithm"].native
-    if not isinstance(name, str) or not name.startswith(("sha", "md5")):
+    if not isinstance(name, str) or name not in HASHES:
         raise SodError(f"unsupported hash algorithm {name!r} in EF.SOD")
     return name
 

@@ -16,6 +16,7 @@ from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from edge.errors import ExamGateError
 from edge.identity.sod import ASN1_ERRORS, verify_signer_info
@@ -177,11 +178,33 @@ def _verify_master_list_signer(
                 continue
             for csca in inside.issuers_of(signer):
                 try:
-                    signer.verify_directly_issued_by(csca)
-                except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+                    verify_issued_by(signer, csca)
+                except (InvalidSignature, UnsupportedAlgorithm):
                     continue
                 return True
     return False
+
+
+def verify_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
+    """Check ``cert``'s signature with ``issuer``'s key (names are matched by ``issuers_of``, not here).
+
+    Raises ``InvalidSignature`` or ``UnsupportedAlgorithm``.
+    """
+    try:
+        public_key = issuer.public_key()
+        hash_algorithm = cert.signature_hash_algorithm
+        params = cert.signature_algorithm_parameters
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise UnsupportedAlgorithm(f"cannot check this certificate signature: {exc}") from exc
+    if isinstance(public_key, rsa.RSAPublicKey) and isinstance(params, padding.PKCS1v15 | padding.PSS):
+        if hash_algorithm is None:
+            raise UnsupportedAlgorithm("RSA certificate signature without a hash algorithm")
+        public_key.verify(cert.signature, cert.tbs_certificate_bytes, params, hash_algorithm)
+        return
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(params, ec.ECDSA):
+        public_key.verify(cert.signature, cert.tbs_certificate_bytes, params)
+        return
+    raise InvalidSignature("the issuer's key type does not match the certificate's signature algorithm")
 
 
 def _dedupe(certificates: Iterable[x509.Certificate]) -> list[x509.Certificate]:

@@ -1,0 +1,148 @@
+"""EF.DG13, Vietnam's optional details: SEQUENCE { INTEGER 1, OID, SET OF SEQUENCE { INTEGER field, value } }.
+
+Only non-sensitive fields are kept. Fields 6–10 (ethnicity, religion, origin, residence, marks), 13 (parents) and
+14 (spouse) are never decoded: they are dropped at parse time, so nothing downstream can store them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+
+from asn1crypto import core
+
+from edge.errors import ExamGateError
+from edge.identity import tlv
+from edge.identity.sod import ASN1_ERRORS
+
+DG13_TAG = 0x6D
+ID_NUMBER, FULL_NAME, BIRTH_DATE, SEX, NATIONALITY = 1, 2, 3, 4, 5
+ISSUE_DATE, EXPIRY_DATE = 11, 12
+OLD_ID_FIELDS = (15, 16)  # varies between card generations
+SENSITIVE_FIELDS = frozenset({6, 7, 8, 9, 10, 13, 14})
+_KEPT = frozenset({ID_NUMBER, FULL_NAME, BIRTH_DATE, SEX, NATIONALITY, ISSUE_DATE, EXPIRY_DATE, *OLD_ID_FIELDS})
+
+
+class Dg13Error(ExamGateError):
+    code = "E_CHIP_DG13_INVALID"
+    remedy = "DG13 on the card does not parse; the gate uses DG1 instead, no action needed unless it repeats"
+
+
+class _Entry(core.Sequence):  # type: ignore[misc]
+    _fields = [("number", core.Integer), ("value", core.Any, {"optional": True})]  # noqa: RUF012
+
+
+class _EntrySet(core.SetOf):  # type: ignore[misc]
+    _child_spec = _Entry
+
+
+class _EntrySequence(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = _Entry
+
+
+class _Items(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = core.Any
+
+
+@dataclass(frozen=True)
+class Dg13:
+    """The non-sensitive DG13 fields. Dates are None when absent or not a date ("Không thời hạn" = no expiry)."""
+
+    id_number: str | None = field(default=None, repr=False)
+    full_name: str | None = field(default=None, repr=False)
+    birth_date: dt.date | None = field(default=None, repr=False)
+    sex: str | None = None
+    nationality: str | None = None
+    issue_date: dt.date | None = None
+    expiry_date: dt.date | None = None
+    expiry_text: str | None = None
+    old_id_number: str | None = field(default=None, repr=False)
+    field_numbers: tuple[int, ...] = ()  # every field number seen, sensitive ones included (numbers only)
+
+
+def _text(value: core.Any) -> str | None:
+    try:
+        parsed = value.parsed
+        if isinstance(parsed, core.AbstractString):
+            text = str(parsed.native)
+        elif isinstance(parsed, core.OctetString):
+            text = bytes(parsed.native).decode("utf-8")
+        else:
+            return None
+    except ASN1_ERRORS:
+        return None
+    text = unicodedata.normalize("NFC", text).strip()
+    return text or None
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d%m%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _entries(body: bytes) -> list[_Entry]:
+    """Entries of every SET/SEQUENCE OF after the header, and bare entries if a card puts them there."""
+    found: list[_Entry] = []
+    for item in _Items.load(body, strict=True):
+        der = item.dump()
+        if not der or der[0] not in (0x30, 0x31):
+            continue  # the version INTEGER and the OID
+        if der[0] == 0x30:
+            try:
+                entry = _Entry.load(der, strict=True)
+                _ = entry["number"].native
+                found.append(entry)
+                continue
+            except ASN1_ERRORS:
+                pass
+        container = _EntrySet if der[0] == 0x31 else _EntrySequence
+        loaded = container.load(der, strict=True)
+        found.extend(loaded)
+    return found
+
+
+def parse_dg13(data: bytes) -> Dg13:
+    """Parse EF.DG13 and keep only non-sensitive fields (see module docstring)."""
+    outer = tlv.decode(data)
+    if outer.tag != DG13_TAG:
+        raise Dg13Error(f"DG13 starts with tag {outer.tag:X}, expected 6D")
+    try:
+        entries = _entries(outer.value)
+        numbered = [(entry["number"].native, entry) for entry in entries]
+    except ASN1_ERRORS as exc:
+        raise Dg13Error(f"DG13 is not the expected DER structure: {exc}") from exc
+    values: dict[int, str] = {}
+    seen: list[int] = []
+    for number, entry in numbered:
+        if not isinstance(number, int):
+            continue
+        seen.append(number)
+        if number not in _KEPT or number in values or isinstance(entry["value"], core.Void):
+            continue  # sensitive and unknown fields are never decoded
+        text = _text(entry["value"])
+        if text is not None:
+            values[number] = text
+    old_id = next(
+        (values[n] for n in OLD_ID_FIELDS if n in values and values[n].isdigit() and len(values[n]) in (9, 12)),
+        None,
+    )
+    expiry_text = values.get(EXPIRY_DATE)
+    return Dg13(
+        id_number=values.get(ID_NUMBER),
+        full_name=values.get(FULL_NAME),
+        birth_date=_date(values.get(BIRTH_DATE)),
+        sex=values.get(SEX),
+        nationality=values.get(NATIONALITY),
+        issue_date=_date(values.get(ISSUE_DATE)),
+        expiry_date=_date(expiry_text),
+        expiry_text=expiry_text,
+        old_id_number=old_id,
+        field_numbers=tuple(sorted(set(seen))),
+    )
