@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Section(BaseModel):
@@ -51,16 +51,24 @@ class FolderCameraConfig(_Section):
 
 
 class OpenCvCameraConfig(_Section):
+    """A USB/V4L2 camera through OpenCV: ``device`` is an index (0 = /dev/video0) or a path."""
+
     kind: Literal["opencv"] = "opencv"
     device: int | str = 0
     width: Annotated[int, Field(gt=0)] = 1280
     height: Annotated[int, Field(gt=0)] = 720
+    fourcc: Annotated[str, Field(min_length=4, max_length=4)] | None = Field(
+        default="MJPG", description="pixel format asked of a V4L2 camera; MJPG reaches 720p at full rate on USB"
+    )
 
 
 class Picamera2CameraConfig(_Section):
+    """The Pi's CSI camera module through Picamera2/libcamera (needs the ``pi`` extra)."""
+
     kind: Literal["picamera2"] = "picamera2"
     width: Annotated[int, Field(gt=0)] = 1280
     height: Annotated[int, Field(gt=0)] = 720
+    camera_num: Annotated[int, Field(ge=0)] = 0
 
 
 CameraConfig = Annotated[FolderCameraConfig | OpenCvCameraConfig | Picamera2CameraConfig, Field(discriminator="kind")]
@@ -86,7 +94,31 @@ class GpioTurnstileConfig(_Section):
     passage_sensor_pin: int | None = 22
     alarm_pin: int | None = 23
     fire_release_pin: int | None = 24  # normally closed: open circuit = fire alarm
-    failure_mode: Literal["fail_safe", "fail_secure"] = "fail_secure"
+    inputs_pull_up: bool = Field(
+        default=True, description="inputs are dry contacts to GND with the Pi's pull-up: closed contact = active"
+    )
+    debounce_ms: Annotated[int, Field(ge=0, le=1000)] = 20
+    failure_mode: Literal["fail_safe", "fail_secure"] = Field(
+        default="fail_secure",
+        description="the turnstile's own behaviour on power loss (unlocks / stays locked); stated in self-test",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_pins(self) -> GpioTurnstileConfig:
+        pins = [
+            p
+            for p in (
+                self.entry_relay_pin,
+                self.exit_relay_pin,
+                self.passage_sensor_pin,
+                self.alarm_pin,
+                self.fire_release_pin,
+            )
+            if p is not None
+        ]
+        if len(pins) != len(set(pins)):
+            raise ValueError(f"each turnstile pin must be used once, got {pins}")
+        return self
 
 
 TurnstileConfig = Annotated[SimulatedTurnstileConfig | GpioTurnstileConfig, Field(discriminator="kind")]
