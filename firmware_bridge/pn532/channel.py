@@ -1,0 +1,33 @@
+"""ISO 14443-4 APDU channel through a PN532: implements ``edge.identity.emrtd.apdu.ApduChannel``.
+
+The PN532 does the ISO 14443-4 block framing itself; this layer only turns PN532 failures into the chip
+vocabulary: card gone → ``CardRemovedError``, any other link failure → ``ChipCommunicationError``.
+"""
+
+from __future__ import annotations
+
+from edge.identity.emrtd.errors import CardRemovedError, ChipCommunicationError
+from firmware_bridge.pn532.driver import Pn532, Target
+from firmware_bridge.pn532.errors import Pn532Error, TargetGoneError, TargetTimeoutError
+
+
+class Pn532ApduChannel:
+    """APDUs to one activated target. ``apdus`` counts exchanges (for timings and the bench)."""
+
+    def __init__(self, driver: Pn532, target: Target) -> None:
+        self._driver = driver
+        self.target = target
+        self.apdus = 0
+
+    def transmit(self, apdu: bytes) -> bytes:
+        """Send one command APDU, return the response including SW1 SW2."""
+        self.apdus += 1
+        try:
+            response = self._driver.in_data_exchange(self.target.tg, apdu)
+        except (TargetTimeoutError, TargetGoneError) as exc:
+            raise CardRemovedError(f"the card left the field during APDU #{self.apdus} ({exc.message})") from exc
+        except Pn532Error as exc:
+            raise ChipCommunicationError(f"reader link failed during APDU #{self.apdus}: {exc}") from exc
+        if len(response) < 2:
+            raise ChipCommunicationError(f"the card answered {len(response)} bytes, no status word")
+        return response

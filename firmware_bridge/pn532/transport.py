@@ -1,0 +1,212 @@
+"""Serial (HSU) transport to a PN532: one command frame out, ACK in, one answer frame in.
+
+Handles the wake-up preamble, ACK timeouts and NACKs (bounded resends), bad answer frames (NACK so the PN532
+repeats its answer, bounded), stale frames left over from an earlier exchange, aborting a command that timed out
+(the host's ACK), and the host side of a baud-rate change.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Protocol
+
+from firmware_bridge.pn532.errors import (
+    FrameError,
+    Pn532Error,
+    Pn532ProtocolError,
+    Pn532SyntaxError,
+    Pn532TimeoutError,
+)
+from firmware_bridge.pn532.frames import ACK, NACK, TFI_PN532, Frame, FrameDecoder, encode_command
+
+log = logging.getLogger(__name__)
+
+WAKE_UP_PREAMBLE = b"\x55\x55" + b"\x00" * 14
+_POLL_S = 0.02
+
+
+class SerialPort(Protocol):
+    """The part of ``serial.Serial`` the transport uses (any pyserial port, or a test double)."""
+
+    timeout: float | None
+    baudrate: int
+
+    @property
+    def in_waiting(self) -> int: ...
+
+    def read(self, size: int = 1) -> bytes: ...
+
+    def write(self, data: bytes, /) -> int | None: ...
+
+    def flush(self) -> None: ...
+
+    def reset_input_buffer(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_serial(port: str, baud: int, **kwargs: Any) -> SerialPort:
+    """Open ``port`` (a device path or any pyserial URL such as ``loop://``) at ``baud`` 8N1."""
+    import serial  # noqa: PLC0415  (pyserial is only needed when a real port is opened)
+
+    try:
+        opened: SerialPort = serial.serial_for_url(port, baudrate=baud, timeout=_POLL_S, **kwargs)
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise Pn532Error(f"cannot open serial port {port!r}: {exc}") from exc
+    return opened
+
+
+class Pn532Transport:
+    """Frames over a serial port. ``bytes_out``/``bytes_in`` count every byte written/read (for the bench)."""
+
+    def __init__(
+        self,
+        port: SerialPort,
+        *,
+        ack_timeout_s: float = 0.1,
+        max_resends: int = 2,
+        max_nacks: int = 3,
+    ) -> None:
+        self._port = port
+        self.ack_timeout_s = ack_timeout_s
+        self.max_resends = max_resends
+        self.max_nacks = max_nacks
+        self._decoder = FrameDecoder()
+        self.bytes_out = 0
+        self.bytes_in = 0
+        self.frames_out = 0
+        self.nacks_sent = 0
+
+    @property
+    def baud(self) -> int:
+        return int(self._port.baudrate)
+
+    def close(self) -> None:
+        self._port.close()
+
+    # ------------------------------------------------------------------ raw bytes
+    def _write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+            self._port.flush()
+        except OSError as exc:
+            raise Pn532Error(f"serial write failed: {exc}") from exc
+        self.bytes_out += len(data)
+
+    def _read_some(self, deadline: float) -> bool:
+        """Read what arrives before ``deadline`` (at most one poll interval); True when bytes came."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        self._port.timeout = min(remaining, _POLL_S)
+        try:
+            chunk = self._port.read(max(1, self._port.in_waiting))
+        except OSError as exc:
+            raise Pn532Error(f"serial read failed: {exc}") from exc
+        if chunk:
+            self.bytes_in += len(chunk)
+            self._decoder.feed(chunk)
+        return bool(chunk)
+
+    def flush_input(self) -> None:
+        """Drop everything received so far (stale frames, noise)."""
+        try:
+            self._port.reset_input_buffer()
+        except OSError as exc:
+            raise Pn532Error(f"serial flush failed: {exc}") from exc
+        self._decoder.reset()
+
+    def send_ack(self) -> None:
+        """ACK to the PN532: confirms a baud-rate change, or aborts the command in progress."""
+        self._write(ACK)
+
+    def wake_up(self) -> None:
+        """HSU wake-up: a long preamble the PN532 sees while asleep; the next command must follow at once."""
+        self.flush_input()
+        self._write(WAKE_UP_PREAMBLE)
+
+    def set_host_baud(self, baud: int) -> None:
+        self._port.flush()
+        self._port.baudrate = baud
+
+    # ------------------------------------------------------------------ frames
+    def _next_frame(self, deadline: float) -> Frame | None:
+        """The next decoded frame before ``deadline`` (None on timeout). Bad frames raise ``FrameError``."""
+        while True:
+            frame = self._decoder.pop()
+            if frame is not None:
+                return frame
+            if time.monotonic() >= deadline:
+                return None
+            self._read_some(deadline)
+
+    def _send_and_wait_ack(self, frame_bytes: bytes, command: int) -> None:
+        attempts = 0
+        while True:
+            self._write(frame_bytes)
+            self.frames_out += 1
+            deadline = time.monotonic() + self.ack_timeout_s
+            outcome = self._await_ack(deadline)
+            if outcome == "ack":
+                return
+            attempts += 1
+            if attempts > self.max_resends:
+                if outcome == "nack":
+                    raise Pn532Error(
+                        f"PN532 refused command 0x{command:02X} {attempts} times (NACK)", code="E_PN532_NACK"
+                    )
+                raise Pn532TimeoutError(f"no ACK from the PN532 for command 0x{command:02X} after {attempts} tries")
+            log.debug("command 0x%02X: %s, resending (%d)", command, outcome, attempts)
+
+    def _await_ack(self, deadline: float) -> str:
+        while True:
+            try:
+                frame = self._next_frame(deadline)
+            except FrameError:
+                continue  # noise before the ACK: keep looking
+            if frame is None:
+                return "timeout"
+            if frame.kind == "ack":
+                return "ack"
+            if frame.kind == "nack":
+                return "nack"
+            if frame.kind == "error":
+                raise Pn532SyntaxError("the PN532 answered a syntax-error frame")
+            # an information frame before the ACK is a repeat of an earlier answer: drop it
+            log.debug("dropped a stale frame before the ACK (%d bytes)", len(frame.body))
+
+    def command(self, command: int, params: bytes = b"", *, timeout_s: float = 1.0) -> bytes:
+        """Run one PN532 command; returns the answer data after the answer code (``command + 1``)."""
+        self.flush_input()
+        self._send_and_wait_ack(encode_command(command, params), command)
+        return self.read_answer(command, timeout_s=timeout_s)
+
+    def read_answer(self, command: int, *, timeout_s: float) -> bytes:
+        """Wait for the answer to ``command`` (after its ACK). On timeout, abort the command with an ACK."""
+        deadline = time.monotonic() + timeout_s
+        nacks = 0
+        while True:
+            try:
+                frame = self._next_frame(deadline)
+            except FrameError as exc:
+                nacks += 1
+                if nacks > self.max_nacks:
+                    raise type(exc)(f"{exc.message}; still bad after {self.max_nacks} repeats") from exc
+                log.debug("bad answer frame (%s): NACK %d", exc.code, nacks)
+                self._write(NACK)
+                self.nacks_sent += 1
+                continue
+            if frame is None:
+                self.send_ack()
+                partial = f" ({self._decoder.pending} bytes of an incomplete frame)" if self._decoder.pending else ""
+                raise Pn532TimeoutError(f"no answer to command 0x{command:02X} within {timeout_s:.2f} s{partial}")
+            if frame.kind in ("ack", "nack"):
+                continue
+            if frame.kind == "error":
+                raise Pn532SyntaxError(f"the PN532 answered command 0x{command:02X} with a syntax-error frame")
+            if frame.tfi != TFI_PN532 or frame.body[0] != command + 1:
+                raise Pn532ProtocolError(
+                    f"unexpected answer TFI 0x{frame.tfi:02X} code 0x{frame.body[0]:02X} to command 0x{command:02X}"
+                )
+            return frame.body[1:]
