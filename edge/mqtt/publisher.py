@@ -1,0 +1,332 @@
+"""Durable outbox publisher: SQLite outbox → MQTT 5 QoS 1, in order, marked sent only on a successful PUBACK.
+
+At least once, end to end: a row leaves the outbox only when the broker acknowledged it with a success reason code.
+Whatever is unmarked when the process dies is sent again on restart (receivers deduplicate by ``event_id``).
+In-flight is bounded by ``max_inflight``; the backlog stays in SQLite, never in paho's memory. A backlog above
+``backlog_alarm_events`` (or a database above ``disk_budget_mb``) appends one ``device.fault`` event per crossing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from paho.mqtt.properties import Properties
+
+from edge.events.models import DeviceFault, Event
+from edge.mqtt.connection import SUCCESS_LIMIT, publish_properties
+from edge.mqtt.settings import MqttSettings
+from edge.mqtt.topics import event_topic
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRowLike(Protocol):
+    @property
+    def seq(self) -> int: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def payload(self) -> str: ...
+
+
+class Outbox(Protocol):
+    """The part of ``edge.store.Store`` the publisher uses."""
+
+    def outbox_pending(self, limit: int) -> Sequence[OutboxRowLike]: ...
+    def outbox_mark_sent(self, seqs: Sequence[int]) -> None: ...
+    def outbox_backlog(self) -> int: ...
+    def outbox_oldest_pending_age_s(self) -> float | None: ...
+    def outbox_record_failure(self, seq: int, error: str) -> None: ...
+    def append_event(self, event: Event, actor: str = ...) -> None: ...
+
+
+class Transport(Protocol):
+    """What the publisher needs from the MQTT connection (``MqttConnection`` satisfies it)."""
+
+    connected: threading.Event
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        properties: Properties | None = None,
+        on_ack: Callable[[int], None] | None = None,
+    ) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublisherMetrics:
+    connected: bool
+    backlog: int
+    oldest_pending_age_s: float | None
+    in_flight: int
+    waiting_retry: int
+    published: int
+    acked: int
+    failed: int
+    alarms_raised: int
+    backlog_alarm: bool
+    disk_alarm: bool
+
+
+@dataclass
+class _Retry:
+    due: float
+    attempts: int
+    row: OutboxRowLike
+
+
+@dataclass
+class _State:
+    in_flight: dict[int, OutboxRowLike] = field(default_factory=dict)
+    acked: list[int] = field(default_factory=list)
+    failed: list[tuple[int, int]] = field(default_factory=list)
+    retry: dict[int, _Retry] = field(default_factory=dict)
+    attempts: dict[int, int] = field(default_factory=dict)
+
+
+class OutboxPublisher:
+    """A thread draining the outbox. ``start()``/``stop()``; ``metrics()`` is safe from any thread."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        transport: Transport,
+        settings: MqttSettings,
+        *,
+        site_id: str,
+        gate_id: str,
+        store_path: Path | None = None,
+        poll_s: float = 0.2,
+        check_every_s: float = 2.0,
+    ) -> None:
+        self._outbox = outbox
+        self._transport = transport
+        self._settings = settings
+        self._site_id = site_id
+        self._gate_id = gate_id
+        self._store_path = store_path
+        self._poll_s = poll_s
+        self._check_every_s = check_every_s
+        self._cond = threading.Condition()
+        self._state = _State()
+        self._last_submitted = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._published = 0
+        self._acked = 0
+        self._failed = 0
+        self._alarms = 0
+        self._backlog_alarm = False
+        self._disk_alarm = False
+        self._backlog = 0
+        self._oldest_age_s: float | None = None
+        self._next_check = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="mqtt-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self._flush_acks()
+
+    def wake(self) -> None:
+        """Tell the publisher a new event was appended (optional; it also polls)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def drained(self) -> bool:
+        with self._cond:
+            busy = bool(self._state.in_flight or self._state.acked or self._state.retry)
+        return not busy and self._outbox.outbox_backlog() == 0
+
+    def metrics(self) -> PublisherMetrics:
+        with self._cond:
+            return PublisherMetrics(
+                connected=self._transport.connected.is_set(),
+                backlog=self._backlog,
+                oldest_pending_age_s=self._oldest_age_s,
+                in_flight=len(self._state.in_flight),
+                waiting_retry=len(self._state.retry),
+                published=self._published,
+                acked=self._acked,
+                failed=self._failed,
+                alarms_raised=self._alarms,
+                backlog_alarm=self._backlog_alarm,
+                disk_alarm=self._disk_alarm,
+            )
+
+    # ------------------------------------------------------------------ ack path (network thread)
+    def _on_ack(self, seq: int, reason: int) -> None:
+        with self._cond:
+            row = self._state.in_flight.pop(seq, None)
+            if row is None:
+                return
+            if reason < SUCCESS_LIMIT:
+                self._state.acked.append(seq)
+            else:
+                self._state.failed.append((seq, reason))
+                self._state.retry[seq] = _Retry(due=0.0, attempts=0, row=row)  # due set in _flush_acks
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ publisher thread
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception:  # the store or paho failed: log, back off, keep going
+                log.exception("outbox publisher step failed")
+                self._stop.wait(self._settings.backoff_min_s)
+
+    def _step(self) -> None:
+        self._flush_acks()
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self._check_every_s
+            self._check_alarms()
+        if not self._transport.connected.is_set():
+            self._stop.wait(self._poll_s)
+            return
+        with self._cond:
+            outstanding = len(self._state.in_flight) + len(self._state.retry)
+            free = self._settings.max_inflight - outstanding
+            chunk = max(1, self._settings.max_inflight // 4)
+            if free < chunk and self._state.in_flight:
+                self._cond.wait(self._poll_s)
+                return
+            due = [r for r in self._state.retry.values() if r.due <= now]
+        sent_any = False
+        for retry in sorted(due, key=lambda r: r.row.seq)[: max(free, 0)]:
+            with self._cond:
+                self._state.retry.pop(retry.row.seq, None)
+            if self._submit(retry.row):
+                sent_any = True
+                free -= 1
+        if free > 0:
+            rows = self._outbox.outbox_pending(outstanding + min(free, self._settings.fetch_batch))
+            fresh = [r for r in rows if r.seq > self._last_submitted][:free]
+            for row in fresh:
+                if not self._submit(row):
+                    break
+                self._last_submitted = row.seq
+                sent_any = True
+        if not sent_any:
+            with self._cond:
+                if not self._state.acked and not self._state.failed:
+                    self._cond.wait(self._poll_s)
+
+    def _submit(self, row: OutboxRowLike) -> bool:
+        props = publish_properties(expiry_s=self._settings.message_expiry_s, user={"event_id": row.event_id})
+        topic = event_topic(self._site_id, self._gate_id, row.event_type)
+        with self._cond:
+            self._state.in_flight[row.seq] = row
+        ok = self._transport.publish(
+            topic,
+            row.payload.encode("utf-8"),
+            qos=1,
+            properties=props,
+            on_ack=functools.partial(self._on_ack, row.seq),
+        )
+        with self._cond:
+            if ok:
+                self._published += 1
+            else:
+                self._state.in_flight.pop(row.seq, None)
+                self._state.retry[row.seq] = _Retry(
+                    due=time.monotonic() + self._settings.backoff_min_s, attempts=0, row=row
+                )
+        return ok
+
+    def _flush_acks(self) -> None:
+        with self._cond:
+            acked, self._state.acked = self._state.acked, []
+            failed, self._state.failed = self._state.failed, []
+            now = time.monotonic()
+            for seq, _reason in failed:
+                attempts = self._state.attempts.get(seq, 0) + 1
+                self._state.attempts[seq] = attempts
+                delay = min(self._settings.backoff_max_s, self._settings.backoff_min_s * 2 ** (attempts - 1))
+                if seq in self._state.retry:
+                    self._state.retry[seq].due = now + delay
+                    self._state.retry[seq].attempts = attempts
+            for seq in acked:
+                self._state.attempts.pop(seq, None)
+        if acked:
+            self._outbox.outbox_mark_sent(acked)
+            with self._cond:
+                self._acked += len(acked)
+        for seq, reason in failed:
+            log.warning("broker refused outbox row %d (reason 0x%02x); will retry", seq, reason)
+            self._outbox.outbox_record_failure(seq, f"PUBACK reason 0x{reason:02x}")
+            with self._cond:
+                self._failed += 1
+
+    # ------------------------------------------------------------------ alarms
+    def _db_bytes(self) -> int:
+        if self._store_path is None:
+            return 0
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(str(self._store_path) + suffix)
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue
+        return total
+
+    def _check_alarms(self) -> None:
+        backlog = self._outbox.outbox_backlog()
+        age = self._outbox.outbox_oldest_pending_age_s()
+        with self._cond:
+            self._backlog = backlog
+            self._oldest_age_s = age
+        threshold = self._settings.backlog_alarm_events
+        if backlog >= threshold and not self._backlog_alarm:
+            self._backlog_alarm = True
+            self._raise_fault(
+                "E_OUTBOX_BACKLOG",
+                f"{backlog} events waiting for the broker (alarm at {threshold}); oldest {age or 0:.0f} s",
+                "check the uplink and the broker; events are kept on disk and sent when it is back",
+            )
+        elif backlog < threshold * 0.8 and self._backlog_alarm:
+            self._backlog_alarm = False
+            log.info("outbox backlog back to %d events", backlog)
+        budget = self._settings.disk_budget_mb * 1024 * 1024
+        used = self._db_bytes()
+        if used >= budget and not self._disk_alarm:
+            self._disk_alarm = True
+            self._raise_fault(
+                "E_OUTBOX_DISK",
+                f"the store uses {used // (1024 * 1024)} MB (budget {self._settings.disk_budget_mb} MB)",
+                "restore the uplink so the outbox drains, or free disk; nothing is dropped",
+            )
+        elif used < budget * 0.8 and self._disk_alarm:
+            self._disk_alarm = False
+
+    def _raise_fault(self, code: str, message: str, remedy: str) -> None:
+        log.warning("%s: %s", code, message)
+        event = DeviceFault(
+            site_id=self._site_id, gate_id=self._gate_id, device="outbox", code=code, message=message, remedy=remedy
+        )
+        self._outbox.append_event(event)
+        with self._cond:
+            self._alarms += 1

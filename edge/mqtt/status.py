@@ -1,0 +1,54 @@
+"""Presence on ``examgate/v1/{site}/{gate}/status`` (retained): ``online`` birth, ``offline`` Last Will, ``stopped``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import metadata
+from typing import Literal
+
+import paho.mqtt
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.events.models import SCHEMA_VERSION
+
+
+class GateStatus(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state: Literal["online", "offline", "stopped"]
+    site_id: str
+    gate_id: str
+    versions: dict[str, str] = Field(default_factory=dict)
+    config_hash: str | None = None
+    at: str = Field(description="UTC time the message was composed (for offline: when the will was registered)")
+
+    def payload(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+def _now() -> str:
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def software_versions(extra: dict[str, str] | None = None) -> dict[str, str]:
+    try:
+        examgate = metadata.version("examgate")
+    except metadata.PackageNotFoundError:
+        examgate = "unknown"
+    versions = {"examgate": examgate, "event_schema": SCHEMA_VERSION, "paho_mqtt": paho.mqtt.__version__}
+    versions.update(extra or {})
+    return versions
+
+
+def make_status(
+    state: Literal["online", "offline", "stopped"],
+    site_id: str,
+    gate_id: str,
+    *,
+    versions: dict[str, str] | None = None,
+    config_hash: str | None = None,
+) -> GateStatus:
+    return GateStatus(
+        state=state, site_id=site_id, gate_id=gate_id, versions=versions or {}, config_hash=config_hash, at=_now()
+    )

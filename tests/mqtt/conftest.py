@@ -1,0 +1,40 @@
+"""Fixtures: a real mosquitto (session-wide, plus private ones for stop/restart tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from mqtt_broker import MOSQUITTO, Mosquitto
+
+
+def _require_mosquitto() -> None:
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto binary not installed (apt-get install -y mosquitto); the MQTT tests need a real broker")
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Mosquitto]:
+    """Shared broker: never stopped by tests."""
+    _require_mosquitto()
+    instance = Mosquitto()
+    instance.start()
+    yield instance
+    instance.cleanup()
+
+
+@pytest.fixture
+def private_broker() -> Iterator[Callable[[], Mosquitto]]:
+    """Factory for brokers a test may stop, kill or restart."""
+    _require_mosquitto()
+    made: list[Mosquitto] = []
+
+    def make() -> Mosquitto:
+        instance = Mosquitto()
+        instance.start()
+        made.append(instance)
+        return instance
+
+    yield make
+    for instance in made:
+        instance.cleanup()
