@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from edge.identity import lds_build
+from edge.identity.passive_auth import verify_passive
+from edge.identity.sod import parse_sod
+from edge.identity.trust_store import TrustStore, TrustStoreError, parse_master_list
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def _master_list(cscas: list[lds_build.TestPki], signer_csca: lds_build.TestPki) -> tuple[bytes, lds_build.TestPki]:
+    # the list signer is a DS-like certificate under one CSCA, as ICAO 9303-12 prescribes
+    signer = lds_build.make_test_pki(csca=(signer_csca.csca_key, signer_csca.csca_cert))
+    return lds_build.build_master_list([p.csca_cert for p in cscas], signer.ds_key, signer.ds_cert), signer
+
+
+def test_folder_with_pem_der_and_master_list(tmp_path: Path, dev_dgs: dict[int, bytes]) -> None:
+    vn, de, fr, xx = (lds_build.make_test_pki(country=c) for c in ("VN", "DE", "FR", "XX"))
+    (tmp_path / "vn.pem").write_bytes(vn.csca_pem)
+    (tmp_path / "de.cer").write_bytes(de.csca_cert.public_bytes(serialization.Encoding.DER))
+    ml, _ = _master_list([fr, xx, vn], signer_csca=fr)
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "bsi.ml").write_bytes(ml)
+    (tmp_path / "README.txt").write_text("not a certificate")
+    store = TrustStore.load(tmp_path)
+    assert len(store) == 4  # VN appears twice, kept once
+    assert [Path(p).name for p, _ in store.problems] == ["README.txt"]
+    assert len(store.master_lists) == 1
+    assert store.master_lists[0].certificates == 3
+    assert store.master_lists[0].signer_verified
+    for pki in (vn, de, fr, xx):
+        sod = parse_sod(lds_build.build_sod(dev_dgs, pki))
+        assert verify_passive(sod, dev_dgs, store, NOW).status == "valid"
+
+
+def test_master_list_signer_not_in_list(tmp_path: Path) -> None:
+    fr, outsider = lds_build.make_test_pki(country="FR"), lds_build.make_test_pki(country="ZZ")
+    ml, _ = _master_list([fr], signer_csca=outsider)
+    certs, info = parse_master_list(ml)
+    assert len(certs) == 1
+    assert not info.signer_verified
+
+
+def test_reload_picks_up_new_certificates(tmp_path: Path, dev_dgs: dict[int, bytes]) -> None:
+    pki = lds_build.make_test_pki()
+    store = TrustStore.load(tmp_path)
+    sod = parse_sod(lds_build.build_sod(dev_dgs, pki))
+    assert verify_passive(sod, dev_dgs, store, NOW).status == "no_trust_anchor"
+    (tmp_path / "vn.pem").write_bytes(pki.csca_pem)
+    store.reload()
+    assert verify_passive(sod, dev_dgs, store, NOW).status == "valid"
+    (tmp_path / "vn.pem").unlink()
+    store.reload()
+    assert len(store) == 0
+
+
+def test_pem_bundle(tmp_path: Path) -> None:
+    a, b = lds_build.make_test_pki(country="AA"), lds_build.make_test_pki(country="BB")
+    (tmp_path / "bundle.pem").write_bytes(a.csca_pem + b"\n" + b.csca_pem)
+    assert len(TrustStore.load(tmp_path)) == 2
+
+
+def test_broken_files_are_reported_not_fatal(tmp_path: Path) -> None:
+    pki = lds_build.make_test_pki()
+    (tmp_path / "ok.pem").write_bytes(pki.csca_pem)
+    (tmp_path / "broken.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    (tmp_path / "garbage.der").write_bytes(b"\x30\x82\xff\xff\x00")
+    (tmp_path / "signed-other.p7").write_bytes(
+        lds_build.build_signed_data("1.2.3.4", b"\x04\x00", pki.ds_key, pki.ds_cert)
+    )
+    store = TrustStore.load(tmp_path)
+    assert len(store) == 1
+    assert sorted(Path(p).name for p, _ in store.problems) == ["broken.pem", "garbage.der", "signed-other.p7"]
+
+
+def test_missing_folder_and_reload_without_folder(tmp_path: Path) -> None:
+    with pytest.raises(TrustStoreError) as info:
+        TrustStore.load(tmp_path / "absent")
+    assert info.value.code == "E_TRUST_STORE_INVALID"
+    with pytest.raises(TrustStoreError):
+        TrustStore().reload()
+
+
+def test_issuer_lookup_prefers_key_identifier() -> None:
+    old = lds_build.make_test_pki()
+    new = lds_build.make_test_pki()  # renewed CSCA: same DN, new key
+    store = TrustStore.from_certificates([old.csca_cert, new.csca_cert])
+    assert store.issuers_of(new.ds_cert) == [new.csca_cert]
+    assert store.issuers_of(old.ds_cert) == [old.csca_cert]
