@@ -27,6 +27,8 @@ from edge.device_config import (
     TurnstileConfig,
 )
 from edge.errors import ConfigError
+from edge.mqtt.settings import MqttSettings
+from edge.vision.settings import VisionSettings
 
 ENV_PREFIX = "EXAMGATE_"
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -109,15 +111,17 @@ class LaneConfig(_Section):
 
 
 class SimulatedMatcherConfig(_Section):
-    """Stand-in matcher for tests and bring-up: reads each card's score from its identity file."""
+    """Stand-in matcher for lane tests and bring-up: never looks at pixels; scores come from a JSON table
+    ``{"<live image file stem>": score}``. The gate says so in its output when it is in use."""
 
     kind: Literal["simulated"] = "simulated"
+    scores_file: Path
 
 
 class TfliteMatcherConfig(_Section):
+    """The real matcher: MediaPipe detection + alignment + TFLite embedding; tuned in the [vision] section."""
+
     kind: Literal["tflite"] = "tflite"
-    models_dir: Path | None = None
-    num_threads: Annotated[int, Field(ge=1, le=8)] = 1
 
 
 MatcherConfig = Annotated[SimulatedMatcherConfig | TfliteMatcherConfig, Field(discriminator="kind")]
@@ -142,6 +146,8 @@ class AppConfig(_Section):
     camera: CameraConfig
     turnstile: TurnstileConfig = SimulatedTurnstileConfig()
     matcher: MatcherConfig = TfliteMatcherConfig()
+    vision: VisionSettings = VisionSettings()
+    mqtt: MqttSettings | None = Field(default=None, description="central broker; absent = no publishing (events queue)")
     logging: LoggingConfig = LoggingConfig()
     privacy: PrivacyConfig = PrivacyConfig()
 

@@ -1,0 +1,1 @@
+"""The `examgate` command line."""

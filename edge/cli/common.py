@@ -1,0 +1,54 @@
+"""Helpers shared by the CLI commands: config location, error printing, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from edge.config import AppConfig, load_config
+from edge.errors import ConfigError, ExamGateError, RosterError
+
+DEFAULT_CONFIG = Path("/etc/examgate/examgate.toml")
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1  # a check ran and found problems (config check, audit verify, selftest)
+EXIT_USAGE = 2
+EXIT_ERROR = 3  # an ExamGateError stopped the command
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    given = getattr(args, "config", None)
+    if given:
+        return Path(given)
+    env = os.environ.get("EXAMGATE_CONFIG")
+    return Path(env) if env else DEFAULT_CONFIG
+
+
+def add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help=f"config file (default: $EXAMGATE_CONFIG or {DEFAULT_CONFIG})")
+
+
+def load(args: argparse.Namespace) -> AppConfig:
+    return load_config(config_path(args))
+
+
+def print_error(err: ExamGateError, as_json: bool = False) -> None:
+    if as_json:
+        payload: dict[str, object] = dict(err.to_dict())
+        if isinstance(err, ConfigError) and err.problems:
+            payload["problems"] = [{"path": p, "problem": why} for p, why in err.problems]
+        if isinstance(err, RosterError) and err.problems:
+            payload["problems"] = [{"line": n, "field": f, "problem": why} for n, f, why in err.problems]
+        print(json.dumps(payload, ensure_ascii=False))
+        return
+    print(f"error: {err}", file=sys.stderr)
+    if isinstance(err, ConfigError):
+        for path, why in err.problems:
+            print(f"  {path}: {why}", file=sys.stderr)
+    if isinstance(err, RosterError):
+        for line, field, why in err.problems:
+            print(f"  line {line}: {field}: {why}", file=sys.stderr)
+    print(f"remedy: {err.remedy}", file=sys.stderr)

@@ -1,0 +1,79 @@
+"""`examgate daemon`: run one lane until SIGTERM/SIGINT, then finish the current candidate and shut down cleanly.
+
+Under systemd (Type=notify) it reports READY once the devices are up and pings the watchdog from the event loop,
+so a stalled loop gets the service restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from edge import logs, sdnotify
+from edge.config import AppConfig
+from edge.errors import ExamGateError
+from edge.events.models import DeviceFault
+from edge.wiring import Gate, build_gate
+
+log = logging.getLogger("examgate.daemon")
+
+
+async def _watchdog(interval_s: float) -> None:
+    while True:
+        sdnotify.watchdog()
+        await asyncio.sleep(interval_s)
+
+
+async def serve(gate: Gate, stop: asyncio.Event | None = None) -> None:
+    """Run the lane until ``stop`` is set or a termination signal arrives."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    interval = sdnotify.watchdog_interval_s()
+    pinger = asyncio.create_task(_watchdog(interval)) if interval else None
+    sdnotify.ready(f"admitting for session {gate.lane.settings.session_id}")
+    log.info(
+        "lane ready site=%s gate=%s session=%s thresholds=%s",
+        gate.cfg.site.site_id,
+        gate.cfg.site.gate_id,
+        gate.lane.settings.session_id,
+        gate.thresholds.version,
+    )
+    try:
+        await gate.lane.run(stop)
+    finally:
+        sdnotify.stopping("finishing the current candidate")
+        if pinger is not None:
+            pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pinger
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def run_daemon(cfg: AppConfig) -> int:
+    logs.configure(cfg.logging.format, cfg.logging.level)
+    gate = build_gate(cfg)
+    try:
+        asyncio.run(serve(gate))
+    except ExamGateError as err:
+        log.error("lane stopped code=%s message=%s", err.code, err.message)
+        with contextlib.suppress(ExamGateError):
+            gate.store.append_event(
+                DeviceFault(
+                    site_id=cfg.site.site_id,
+                    gate_id=cfg.site.gate_id,
+                    device="store" if err.code.startswith("E_STORE") else "reader",
+                    code=err.code,
+                    message=err.message,
+                    remedy=err.remedy,
+                )
+            )
+        raise
+    finally:
+        gate.close()
+    log.info("lane stopped cleanly")
+    return 0

@@ -1,0 +1,412 @@
+"""The gate lane: waits for a card, runs the admission state machine, and performs its actions on the devices.
+
+asyncio at the top; every blocking device call runs in a worker thread so the loop stays responsive.
+The lane does I/O only; every decision comes from ``edge.policy.step``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edge.devices import (
+    AccessKey,
+    Camera,
+    CardReader,
+    CardTap,
+    ChipIdentity,
+    FaceVerifier,
+    Frame,
+    ReferenceImage,
+    Turnstile,
+)
+from edge.errors import ExamGateError, PolicyError
+from edge.events.ids import new_event_id
+from edge.events.models import (
+    CandidateAdmitted,
+    CandidateRejected,
+    CandidateReviewRequested,
+    DeviceFault,
+    DeviceStatus,
+    Event,
+    GateOpened,
+    GatePassageConfirmed,
+    GatePassageTimeout,
+    ReviewResolved,
+    Subject,
+)
+from edge.masking import mask_id
+from edge.policy import machine as m
+from edge.reviews import ReviewAnswer, ReviewBroker
+from edge.store import RosterEntry, Store
+
+log = logging.getLogger("examgate.lane")
+
+DECISION_EVENTS: dict[str, type[Event]] = {
+    "pass": CandidateAdmitted,
+    "review": CandidateReviewRequested,
+    "fail": CandidateRejected,
+}
+RETRYABLE_CHIP_CODES = frozenset({"E_CHIP_CARD_REMOVED", "E_CHIP_COMM", "E_CHIP_TIMEOUT", "E_CHIP_SM_FAILED"})
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    site_id: str
+    gate_id: str
+    session_id: str
+    thresholds_version: str
+    poll_timeout_s: float = 0.5
+    capture_window_s: float = 1.5
+    frames_per_attempt: int = 5
+    passage_timeout_s: float = 10.0
+    review_timeout_s: float = 300.0
+    pulse_ms: int = 300
+
+
+@dataclass
+class CandidateReport:
+    """What happened to one candidate: the demo prints it, the API serves it."""
+
+    attempt_id: str
+    started_at: dt.datetime
+    outcome: str | None = None
+    reasons: tuple[str, ...] = ()
+    id_masked: str | None = None
+    candidate_id: str | None = None
+    full_name: str | None = None
+    face_score: float | None = None
+    face_attempts: int = 0
+    passed: bool | None = None
+    reviewed_by: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def access_key_for(tap: CardTap) -> AccessKey | None:
+    """The CAN from the card's QR code (scanned before the tap), when there is one."""
+    if not tap.qr_text:
+        return None
+    from edge.identity.qr import parse_qr  # noqa: PLC0415 - optional until the QR module is present
+
+    return AccessKey(can=parse_qr(tap.qr_text).can)
+
+
+class Lane:
+    def __init__(
+        self,
+        settings: LaneSettings,
+        *,
+        params: m.PolicyParams,
+        reader: CardReader,
+        camera: Camera,
+        turnstile: Turnstile,
+        verifier: FaceVerifier,
+        store: Store,
+        reviews: ReviewBroker | None = None,
+        on_report: Callable[[CandidateReport], None] | None = None,
+        on_review: Callable[[CandidateReport, ChipIdentity | None, Frame | None], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.params = params
+        self.reader = reader
+        self.camera = camera
+        self.turnstile = turnstile
+        self.verifier = verifier
+        self.store = store
+        self.reviews = reviews or ReviewBroker()
+        self.on_report = on_report
+        self.on_review = on_review
+        self.locked_reason: str | None = None
+        self._last_wall = time.time()
+
+    # ------------------------------------------------------------ helpers
+    def _event_base(self) -> dict[str, object]:
+        return {
+            "site_id": self.settings.site_id,
+            "gate_id": self.settings.gate_id,
+            "session_id": self.settings.session_id,
+        }
+
+    async def _emit(self, event: Event) -> None:
+        await asyncio.to_thread(self.store.append_event, event)
+
+    async def fault(self, device: str, err: ExamGateError) -> None:
+        event = DeviceFault.model_validate(
+            {**self._event_base(), "device": device, "code": err.code, "message": err.message, "remedy": err.remedy}
+        )
+        log.warning("device fault device=%s code=%s", device, err.code)
+        await self._emit(event)
+
+    async def check_clock(self) -> None:
+        """Wall clock moving backwards (bad RTC, NTP step) is reported; ordering never depends on wall time."""
+        now = time.time()
+        if now < self._last_wall - 1.0:
+            await self.fault(
+                "clock",
+                ExamGateError(
+                    f"wall clock went back by {self._last_wall - now:.1f} s",
+                    code="E_CLOCK_BACKWARDS",
+                    remedy="check NTP sync (`timedatectl`) and the RTC battery; events stay ordered by sequence",
+                ),
+            )
+        self._last_wall = now
+
+    # --------------------------------------------------------------- loop
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve candidates until ``stop`` is set; the candidate in progress is always finished first."""
+        self.reviews.bind(asyncio.get_running_loop())
+        await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": "ready"}))
+        while not stop.is_set():
+            await self.check_clock()
+            status = await asyncio.to_thread(self.turnstile.status)
+            if status.fire_release and self.locked_reason != "fire_release":
+                self.locked_reason = "fire_release"
+                await self._emit(
+                    DeviceStatus.model_validate({**self._event_base(), "state": "locked", "details": {"cause": "fire"}})
+                )
+            elif not status.fire_release and self.locked_reason == "fire_release":
+                self.locked_reason = None
+                await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": "ready"}))
+            try:
+                tap = await asyncio.to_thread(self.reader.poll, self.settings.poll_timeout_s)
+            except ExamGateError as err:
+                await self.fault("reader", err)
+                await asyncio.sleep(1.0)
+                continue
+            if tap is None:
+                continue
+            if self.locked_reason is not None:
+                log.info("tap ignored: lane locked (%s)", self.locked_reason)
+                continue
+            await self.process(tap)
+        await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": "stopping"}))
+
+    # ---------------------------------------------------------- candidate
+    async def process(self, tap: CardTap) -> CandidateReport:
+        """Take one candidate from tap to passage (or rejection)."""
+        attempt_id = new_event_id()
+        report = CandidateReport(attempt_id=attempt_id, started_at=dt.datetime.now(dt.UTC))
+        t0 = time.perf_counter()
+        identity: ChipIdentity | None = None
+        entry: RosterEntry | None = None
+        face_result_frame: Frame | None = None
+        face_scores: dict[str, float] = {}
+        model_version: str | None = None
+        state, actions = m.step(m.initial_state(), m.CardPresented(attempt_id), self.params)
+        queue = list(actions)
+        while queue:
+            action = queue.pop(0)
+            event: m.Input | None = None
+            if isinstance(action, m.ReadChip):
+                t = time.perf_counter()
+                try:
+                    identity = await asyncio.to_thread(self.reader.read, tap, access_key_for(tap))
+                    event = m.ChipRead(identity.passive_auth, identity.clone_check)
+                    report.id_masked = mask_id(identity.personal_id)
+                except ExamGateError as err:
+                    log.info("chip read failed attempt=%s code=%s", action.attempt, err.code)
+                    event = m.ChipReadFailed(err.code, err.code in RETRYABLE_CHIP_CODES)
+                report.timings_ms["chip_ms"] = report.timings_ms.get("chip_ms", 0.0) + _ms(t)
+            elif isinstance(action, m.LookupRoster):
+                assert identity is not None
+                t = time.perf_counter()
+                entry = await asyncio.to_thread(
+                    self.store.find_candidate, self.settings.session_id, identity.personal_id
+                )
+                if entry is None:
+                    event = m.RosterMissing()
+                else:
+                    report.candidate_id = entry.candidate_id
+                    report.full_name = entry.full_name
+                    admitted = await asyncio.to_thread(
+                        self.store.is_admitted, self.settings.session_id, entry.candidate_id
+                    )
+                    event = m.RosterFound(already_admitted=admitted)
+                report.timings_ms["roster_ms"] = _ms(t)
+            elif isinstance(action, m.CaptureFace):
+                assert identity is not None
+                t = time.perf_counter()
+                refs = [ReferenceImage("chip", identity.face_image)]
+                if entry is not None and entry.photo:
+                    refs.append(ReferenceImage("roster", entry.photo))
+                try:
+                    frames = await asyncio.to_thread(self._capture_window)
+                    result = await asyncio.to_thread(self.verifier.verify, frames, refs)
+                except ExamGateError as err:
+                    await self.fault("camera" if err.code.startswith("E_CAMERA") else "model", err)
+                    event = m.FaceCaptured(None, (err.code,))
+                else:
+                    model_version = result.model_version
+                    face_scores = dict(result.scores)
+                    if result.best_frame is not None:
+                        face_result_frame = Frame(result.best_frame, time.monotonic(), "best")
+                    event = m.FaceCaptured(result.similarity, tuple(result.reasons))
+                report.timings_ms["face_ms"] = report.timings_ms.get("face_ms", 0.0) + _ms(t)
+            elif isinstance(action, m.RecordDecision):
+                report.outcome = action.outcome
+                report.reasons = action.reasons
+                report.face_score = action.similarity
+                report.face_attempts = action.face_attempts
+                report.timings_ms["decision_ms"] = _ms(t0)
+                await self._record_decision(action, report, identity, entry, face_scores, model_version)
+            elif isinstance(action, m.RequestReview):
+                if self.on_review is not None:
+                    self.on_review(report, identity, face_result_frame)
+                event = await self._await_review(attempt_id)
+            elif isinstance(action, m.RecordReview):
+                report.reviewed_by = action.operator
+                await self._record_review(attempt_id, action, report)
+            elif isinstance(action, m.OpenGate):
+                await asyncio.to_thread(self.turnstile.release, "entry")
+                report.timings_ms["gate_open_ms"] = _ms(t0)
+                await self._emit(
+                    GateOpened.model_validate(
+                        {
+                            **self._event_base(),
+                            "attempt_id": attempt_id,
+                            "pulse_ms": self.settings.pulse_ms,
+                            "cause": action.cause,
+                        }
+                    )
+                )
+            elif isinstance(action, m.WaitPassage):
+                t = time.perf_counter()
+                passed = await asyncio.to_thread(self.turnstile.wait_passage, self.settings.passage_timeout_s)
+                if passed:
+                    await self._emit(
+                        GatePassageConfirmed.model_validate(
+                            {**self._event_base(), "attempt_id": attempt_id, "after_ms": _ms(t)}
+                        )
+                    )
+                    event = m.PassageConfirmed()
+                else:
+                    await self._emit(
+                        GatePassageTimeout.model_validate(
+                            {
+                                **self._event_base(),
+                                "attempt_id": attempt_id,
+                                "timeout_s": self.settings.passage_timeout_s,
+                            }
+                        )
+                    )
+                    event = m.PassageTimedOut()
+            elif isinstance(action, m.Finish):
+                report.passed = action.passed
+            else:  # pragma: no cover - exhaustive over Action
+                raise PolicyError(f"unknown action {action!r}")
+            if event is not None:
+                state, actions = m.step(state, event, self.params)
+                queue.extend(actions)
+        report.timings_ms["total_ms"] = _ms(t0)
+        log.info(
+            "candidate done attempt=%s id=%s outcome=%s reasons=%s score=%s total_ms=%.0f",
+            attempt_id,
+            report.id_masked,
+            report.outcome,
+            ",".join(report.reasons),
+            "-" if report.face_score is None else f"{report.face_score:.3f}",
+            report.timings_ms["total_ms"],
+        )
+        if self.on_report is not None:
+            self.on_report(report)
+        return report
+
+    def _capture_window(self) -> list[Frame]:
+        """Frames spread over the capture window; the verifier picks the best of them."""
+        count = self.settings.frames_per_attempt
+        interval_s = self.settings.capture_window_s / max(1, count)
+        frames: list[Frame] = []
+        for index in range(count):
+            frames.append(self.camera.capture())
+            if index + 1 < count:
+                time.sleep(interval_s)
+        return frames
+
+    async def _record_decision(
+        self,
+        action: m.RecordDecision,
+        report: CandidateReport,
+        identity: ChipIdentity | None,
+        entry: RosterEntry | None,
+        face_scores: dict[str, float],
+        model_version: str | None,
+    ) -> None:
+        subject = Subject(candidate_id=entry.candidate_id if entry else None, id_masked=report.id_masked)
+        await asyncio.to_thread(
+            self.store.record_attempt,
+            report.attempt_id,
+            self.settings.session_id,
+            subject.candidate_id,
+            subject.id_masked,
+            "chip",
+        )
+        fields = {
+            **self._event_base(),
+            "attempt_id": report.attempt_id,
+            "subject": subject,
+            "reason_codes": action.reasons,
+            "face_score": action.similarity,
+            "roster_score": face_scores.get("roster"),
+            "thresholds_version": self.settings.thresholds_version,
+            "match_threshold": self.params.match_threshold,
+            "review_threshold": self.params.review_threshold,
+            "model_version": model_version,
+            "passive_auth": identity.passive_auth if identity else None,
+            "clone_check": identity.clone_check if identity else None,
+            "access_protocol": identity.access_protocol if identity else None,
+            "face_attempts": action.face_attempts,
+            "timings_ms": dict(report.timings_ms),
+        }
+        event = DECISION_EVENTS[action.outcome].model_validate(fields)
+        await asyncio.to_thread(
+            lambda: self.store.record_decision(
+                event,
+                outcome=action.outcome,
+                attempt_id=report.attempt_id,
+                session_id=self.settings.session_id,
+                candidate_id=subject.candidate_id,
+                reason_codes=action.reasons,
+                face_score=action.similarity,
+                thresholds_version=self.settings.thresholds_version,
+                model_version=model_version,
+                gate_id=self.settings.gate_id,
+            )
+        )
+
+    async def _await_review(self, attempt_id: str) -> m.ReviewResolved:
+        future = self.reviews.open(attempt_id)
+        try:
+            answer = await asyncio.wait_for(future, timeout=self.settings.review_timeout_s)
+        except TimeoutError:
+            answer = ReviewAnswer(False, "system", "no proctor decision within the review timeout")
+        finally:
+            self.reviews.close(attempt_id)
+        return m.ReviewResolved(answer.approved, answer.operator, answer.reason)
+
+    async def _record_review(self, attempt_id: str, action: m.RecordReview, report: CandidateReport) -> None:
+        subject = Subject(candidate_id=report.candidate_id, id_masked=report.id_masked)
+        event = ReviewResolved.model_validate(
+            {
+                **self._event_base(),
+                "attempt_id": attempt_id,
+                "subject": subject,
+                "approved": action.approved,
+                "operator": action.operator,
+                "reason": action.reason,
+            }
+        )
+        done = await asyncio.to_thread(
+            self.store.resolve_review, attempt_id, action.approved, action.operator, action.reason, event
+        )
+        if not done:  # resolved elsewhere already: the store keeps the first answer
+            log.warning("review for attempt=%s was already resolved", attempt_id)
+        if action.approved:
+            report.outcome = "pass"
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 1)

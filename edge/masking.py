@@ -1,0 +1,15 @@
+"""Masking of ID numbers for logs, events and screens: never the full number outside the roster table."""
+
+from __future__ import annotations
+
+
+def mask_id(value: str | None) -> str | None:
+    """``001099012345`` → ``0010******45``. Short values keep at most their first and last character."""
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) >= 10:
+        return text[:4] + "*" * (len(text) - 6) + text[-2:]
+    if len(text) >= 3:
+        return text[0] + "*" * (len(text) - 2) + text[-1]
+    return "*" * len(text)

@@ -1,0 +1,57 @@
+"""Where the lane waits for a proctor: one pending review at a time per lane, resolved from the API or a command."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ReviewAnswer:
+    approved: bool
+    operator: str
+    reason: str
+
+
+class ReviewBroker:
+    """Thread-safe hand-off between whoever resolves a review (API thread, demo script) and the lane's event loop."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: dict[str, asyncio.Future[ReviewAnswer]] = {}
+        self._claimed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def open(self, attempt_id: str) -> asyncio.Future[ReviewAnswer]:
+        future: asyncio.Future[ReviewAnswer] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            self._pending[attempt_id] = future
+        return future
+
+    def close(self, attempt_id: str) -> None:
+        with self._lock:
+            self._pending.pop(attempt_id, None)
+            self._claimed.discard(attempt_id)
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return [a for a in self._pending if a not in self._claimed]
+
+    def resolve(self, attempt_id: str, answer: ReviewAnswer) -> bool:
+        """Deliver a proctor's answer. Exactly one caller wins; False when the lane is not (or no longer) waiting."""
+        with self._lock:
+            future = self._pending.get(attempt_id)
+            if future is None or self._loop is None or attempt_id in self._claimed:
+                return False
+            self._claimed.add(attempt_id)
+
+        def deliver() -> None:
+            if not future.done():
+                future.set_result(answer)
+
+        self._loop.call_soon_threadsafe(deliver)
+        return True

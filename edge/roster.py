@@ -1,0 +1,137 @@
+"""Roster files (CSV or JSON) → validated rows. All rows are checked before anything is imported.
+
+CSV header: ``candidate_id,personal_id,full_name,birth_date[,photo]`` (UTF-8, optional BOM). JSON: a list of objects
+with the same keys. ``birth_date`` is ``YYYY-MM-DD``; ``photo`` is a path relative to the roster file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from edge.errors import RosterError
+from edge.store.models import RosterRow
+
+REQUIRED = ("candidate_id", "personal_id", "full_name")
+KNOWN = (*REQUIRED, "birth_date", "photo")
+_PERSONAL_ID = re.compile(r"^\d{12}$")
+_CANDIDATE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MAX_PHOTO_BYTES = 2_000_000
+_IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG", b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51")
+
+
+def _records(path: Path) -> list[tuple[int, Mapping[str, object]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise RosterError(f"roster file {path} not found", [(0, "file", "not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RosterError(f"roster file {path} cannot be read as UTF-8: {exc}", [(0, "file", str(exc))]) from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RosterError(f"{path.name} is not valid JSON", [(exc.lineno, "file", exc.msg)]) from None
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise RosterError(f"{path.name} must hold a JSON list of objects", [(1, "file", "not a list of objects")])
+        return [(index + 1, item) for index, item in enumerate(data)]
+    if path.suffix.lower() != ".csv":
+        raise RosterError(f"{path.name}: roster files must end in .csv or .json", [(0, "file", "unknown format")])
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [name for name in REQUIRED if name not in (reader.fieldnames or [])]
+    if missing:
+        raise RosterError(
+            f"{path.name}: header lacks {', '.join(missing)}", [(1, name, "missing column") for name in missing]
+        )
+    # line numbers: header is line 1
+    return [(reader.line_num, dict(row)) for row in reader]
+
+
+def parse_roster(path: Path) -> list[RosterRow]:
+    """Read and validate a whole roster. Raises RosterError listing every bad row (line, field, why)."""
+    problems: list[tuple[int, str, str]] = []
+    rows: list[RosterRow] = []
+    seen_candidates: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    for line, record in _records(path):
+        row = _row(line, record, path.parent, problems)
+        if row is None:
+            continue
+        for key, seen, field in (
+            (row.candidate_id, seen_candidates, "candidate_id"),
+            (row.personal_id, seen_ids, "personal_id"),
+        ):
+            if key in seen:
+                problems.append((line, field, f"duplicate of line {seen[key]}"))
+            else:
+                seen[key] = line
+        rows.append(row)
+    if problems:
+        raise RosterError(f"{path.name}: {len(problems)} problem(s); nothing was imported", problems)
+    if not rows:
+        raise RosterError(f"{path.name} has no candidates", [(0, "file", "empty roster")])
+    return rows
+
+
+def _text(record: Mapping[str, object], key: str) -> str:
+    value = record.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _row(line: int, record: Mapping[str, object], base: Path, problems: list[tuple[int, str, str]]) -> RosterRow | None:
+    before = len(problems)
+    for key in record:
+        if key not in KNOWN:
+            problems.append((line, str(key), f"unknown column (expected {', '.join(KNOWN)})"))
+    candidate_id = _text(record, "candidate_id")
+    personal_id = _text(record, "personal_id")
+    full_name = _text(record, "full_name")
+    if not _CANDIDATE_ID.match(candidate_id):
+        problems.append((line, "candidate_id", "must be 1-64 letters, digits, '.', '_' or '-'"))
+    if not _PERSONAL_ID.match(personal_id):
+        problems.append((line, "personal_id", "must be the 12-digit CCCD number"))
+    if not full_name:
+        problems.append((line, "full_name", "must not be empty"))
+    birth: dt.date | None = None
+    if birth_text := _text(record, "birth_date"):
+        try:
+            birth = dt.date.fromisoformat(birth_text)
+        except ValueError:
+            problems.append((line, "birth_date", f"{birth_text!r} is not a date YYYY-MM-DD"))
+        else:
+            if not dt.date(1900, 1, 1) <= birth <= dt.date.today():
+                problems.append((line, "birth_date", f"{birth_text} is not a plausible birth date"))
+    photo: bytes | None = None
+    if photo_text := _text(record, "photo"):
+        photo = _photo(line, base / photo_text, problems)
+    if len(problems) > before:
+        return None
+    return RosterRow(candidate_id, personal_id, full_name, birth, photo)
+
+
+def _photo(line: int, path: Path, problems: list[tuple[int, str, str]]) -> bytes | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_PHOTO_BYTES:
+            problems.append((line, "photo", f"{path.name} is {size} bytes, more than {MAX_PHOTO_BYTES}"))
+            return None
+        data = path.read_bytes()
+    except FileNotFoundError:
+        problems.append((line, "photo", f"{path.name} not found"))
+        return None
+    except OSError as exc:
+        problems.append((line, "photo", f"{path.name} cannot be read: {exc.strerror}"))
+        return None
+    if not data.startswith(_IMAGE_MAGIC):
+        problems.append((line, "photo", f"{path.name} is not a JPEG, PNG or JPEG 2000 image"))
+        return None
+    return data
+
+
+def format_problems(problems: Iterable[tuple[int, str, str]]) -> str:
+    return "\n".join(f"  line {line}: {field}: {why}" for line, field, why in problems)

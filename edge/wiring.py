@@ -1,0 +1,169 @@
+"""All wiring in one place: configuration in, a running gate out. Nothing else constructs devices or the store."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.config import AppConfig, SimulatedMatcherConfig, Thresholds
+from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
+from edge.devices import Camera, CardReader, FaceVerifier, Turnstile
+from edge.errors import ConfigError, ExamGateError
+from edge.lane import Lane, LaneSettings
+from edge.policy import PolicyParams
+from edge.reviews import ReviewBroker
+from edge.store import Store, open_store
+
+log = logging.getLogger("examgate.wiring")
+
+
+def resolve_thresholds(cfg: AppConfig) -> Thresholds:
+    """Inline thresholds, or the file written by ``examgate face calibrate``."""
+    if cfg.policy.thresholds is not None:
+        return cfg.policy.thresholds
+    from edge.vision.thresholds import load_thresholds  # noqa: PLC0415 - vision stack loads only when used
+
+    assert cfg.policy.thresholds_file is not None  # PolicyConfig guarantees one of the two
+    loaded = load_thresholds(cfg.policy.thresholds_file)
+    return Thresholds(version=loaded.version, match=loaded.match, review=loaded.review)
+
+
+def policy_params(cfg: AppConfig, thresholds: Thresholds) -> PolicyParams:
+    pa = cfg.policy.passive_auth
+    cc = cfg.policy.clone_check
+    return PolicyParams(
+        match_threshold=thresholds.match,
+        review_threshold=thresholds.review,
+        max_face_attempts=cfg.policy.max_face_attempts,
+        max_chip_attempts=cfg.lane.chip_read_attempts,
+        passive_auth=tuple((name, getattr(pa, name)) for name in type(pa).model_fields),
+        clone_check=tuple((name, getattr(cc, name)) for name in type(cc).model_fields),
+    )
+
+
+def build_reader(cfg: AppConfig) -> CardReader:
+    reader_cfg = cfg.reader
+    if isinstance(reader_cfg, SimulatedReaderConfig):
+        from firmware_bridge.sim.fixture_reader import FixtureCardReader  # noqa: PLC0415
+
+        return FixtureCardReader(reader_cfg.cards_dir)
+    if isinstance(reader_cfg, Pn532ReaderConfig):
+        from edge.identity.reader import Pn532CardReader  # noqa: PLC0415 - serial stack only when configured
+
+        return Pn532CardReader(reader_cfg)
+    raise ConfigError(f"unknown reader kind {reader_cfg!r}")
+
+
+def build_camera(cfg: AppConfig) -> Camera:
+    from firmware_bridge.camera import open_camera  # noqa: PLC0415
+
+    return open_camera(cfg.camera)
+
+
+def build_turnstile(cfg: AppConfig, pin_factory: object | None = None) -> Turnstile:
+    from firmware_bridge.turnstile import open_turnstile  # noqa: PLC0415
+
+    return open_turnstile(cfg.turnstile, pin_factory=pin_factory)
+
+
+def build_verifier(cfg: AppConfig, thresholds: Thresholds) -> FaceVerifier:
+    if isinstance(cfg.matcher, SimulatedMatcherConfig):
+        from firmware_bridge.sim.score_verifier import ScoreTableVerifier  # noqa: PLC0415
+
+        try:
+            table = json.loads(cfg.matcher.scores_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"matcher.scores_file unreadable: {exc}", [("matcher.scores_file", "a JSON object {stem: score}")]
+            ) from None
+        return ScoreTableVerifier({str(k): (None if v is None else float(v)) for k, v in table.items()})
+    from edge.vision.thresholds import Thresholds as VisionThresholds  # noqa: PLC0415
+    from edge.vision.verifier import TfliteFaceVerifier  # noqa: PLC0415
+
+    vision_thresholds = VisionThresholds.model_construct(
+        version=thresholds.version, match=thresholds.match, review=thresholds.review
+    )
+    return TfliteFaceVerifier(vision_thresholds, cfg.vision)
+
+
+@dataclass
+class Gate:
+    """One lane's parts, built from config. ``close()`` releases them in reverse order of creation."""
+
+    cfg: AppConfig
+    thresholds: Thresholds
+    store: Store
+    reader: CardReader
+    camera: Camera
+    turnstile: Turnstile
+    verifier: FaceVerifier
+    lane: Lane
+    reviews: ReviewBroker
+    closers: list[object] = field(default_factory=list)
+
+    def close(self) -> None:
+        for part in (self.turnstile, self.camera, self.reader):
+            try:
+                part.close()
+            except ExamGateError as err:
+                log.warning("close failed part=%s code=%s", type(part).__name__, err.code)
+        self.store.close()
+
+
+def open_gate_store(cfg: AppConfig) -> Store:
+    return open_store(cfg.store.path, synchronous=cfg.store.synchronous)
+
+
+def build_gate(
+    cfg: AppConfig,
+    *,
+    session_id: str | None = None,
+    store: Store | None = None,
+    reader: CardReader | None = None,
+    camera: Camera | None = None,
+    turnstile: Turnstile | None = None,
+    verifier: FaceVerifier | None = None,
+) -> Gate:
+    """Build the lane. Parts passed in (tests, demo) are used as they are; the rest come from ``cfg``."""
+    thresholds = resolve_thresholds(cfg)
+    store = store or open_gate_store(cfg)
+    session = session_id or cfg.lane.session_id or store.open_session_id()
+    if session is None:
+        raise ConfigError(
+            "no exam session to admit for",
+            [("lane.session_id", "set it, or import a roster with `examgate roster import FILE --session ID`")],
+        )
+    reader = reader or build_reader(cfg)
+    camera = camera or build_camera(cfg)
+    turnstile = turnstile or build_turnstile(cfg)
+    verifier = verifier or build_verifier(cfg, thresholds)
+    reviews = ReviewBroker()
+    settings = LaneSettings(
+        site_id=cfg.site.site_id,
+        gate_id=cfg.site.gate_id,
+        session_id=session,
+        thresholds_version=thresholds.version,
+        poll_timeout_s=cfg.lane.poll_timeout_s,
+        capture_window_s=cfg.lane.capture_window_s,
+        frames_per_attempt=cfg.lane.frames_per_attempt,
+        passage_timeout_s=cfg.lane.passage_timeout_s,
+        pulse_ms=cfg.turnstile.pulse_ms,
+    )
+    lane = Lane(
+        settings,
+        params=policy_params(cfg, thresholds),
+        reader=reader,
+        camera=camera,
+        turnstile=turnstile,
+        verifier=verifier,
+        store=store,
+        reviews=reviews,
+    )
+    return Gate(cfg, thresholds, store, reader, camera, turnstile, verifier, lane, reviews)
+
+
+def repo_root() -> Path:
+    """The checkout this package runs from (editable installs, `make demo`)."""
+    return Path(__file__).resolve().parents[1]
