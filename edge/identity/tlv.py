@@ -15,7 +15,9 @@ MAX_LENGTH_OCTETS = 4
 
 class TlvError(ExamGateError):
     code = "E_CHIP_DATA_MALFORMED"
-    remedy = "the card answered data that does not parse; tap the card again, and if it repeats send the card for checking"
+    remedy = (
+        "the card answered data that does not parse; tap the card again, and if it repeats send the card for checking"
+    )
 
 
 @dataclass(frozen=True)
