@@ -1,0 +1,82 @@
+"""Where the face models live at run time, and the model version string derived from their bytes.
+
+Lookup order: (1) ``VisionSettings.models_dir`` when set, (2) ``<repo>/models`` next to the ``edge`` package
+(an editable install or a checkout). Nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+from edge.errors import ExamGateError
+from edge.vision.settings import VisionSettings
+
+THRESHOLDS_FILE_NAME = "thresholds.toml"
+EMBEDDER_TAG = "dlib_resnet_v1_fp32"
+DETECTOR_TAG = "blazeface_sr"
+
+
+class ModelMissingError(ExamGateError):
+    code = "E_MODEL_MISSING"
+    remedy = (
+        "put the model files in vision.models_dir (or <repo>/models); the detector comes from "
+        "`python models/fetch_detector.py`, the embedder from the conversion described in models/MODEL_CARD.md"
+    )
+
+
+class ModelLoadError(ExamGateError):
+    code = "E_MODEL_LOAD_FAILED"
+    remedy = "the model file is damaged or the runtime is missing; compare it with models/SHA256SUMS and reinstall"
+
+
+def repo_models_dir() -> Path:
+    """``<repo>/models`` for a checkout or editable install (``edge/`` sits at the repo root)."""
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def models_dir(settings: VisionSettings | None = None) -> Path:
+    """The folder that holds the models: the explicit setting, else ``<repo>/models``."""
+    if settings is not None and settings.models_dir is not None:
+        folder = settings.models_dir
+        if not folder.is_dir():
+            raise ModelMissingError(f"vision.models_dir {folder} is not a folder")
+        return folder
+    folder = repo_models_dir()
+    if not folder.is_dir():
+        raise ModelMissingError(f"no models folder: vision.models_dir is unset and {folder} does not exist")
+    return folder
+
+
+def model_path(file_name: str, settings: VisionSettings | None = None) -> Path:
+    """Path of one model file; raises ``ModelMissingError`` when absent."""
+    path = models_dir(settings) / file_name
+    if not path.is_file():
+        raise ModelMissingError(f"model file not found: {path}")
+    return path
+
+
+def default_thresholds_path(settings: VisionSettings | None = None) -> Path:
+    """The committed default thresholds file (``models/thresholds.toml``)."""
+    return models_dir(settings) / THRESHOLDS_FILE_NAME
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_cached(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    st = path.stat()
+    return _sha256_cached(path.resolve(), st.st_size, st.st_mtime_ns)
+
+
+def model_version(embedder: Path, detector: Path) -> str:
+    """``dlib_resnet_v1_fp32+blazeface_sr@<sha8>``; sha8 = first 8 hex of SHA-256 over both files' SHA-256s."""
+    combined = hashlib.sha256(f"{file_sha256(embedder)}\n{file_sha256(detector)}\n".encode()).hexdigest()
+    return f"{EMBEDDER_TAG}+{DETECTOR_TAG}@{combined[:8]}"

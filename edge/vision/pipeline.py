@@ -1,0 +1,134 @@
+"""One image -> detected, aligned, quality-checked face -> embedding. Models load once per process.
+
+``FacePipeline.shared(settings)`` returns the process-wide instance for those settings; the embedder is loaded on
+first use, so detection works (and is testable) without the embedder file.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from edge.devices import RgbImage
+from edge.vision.align import AlignedFace, align_face
+from edge.vision.detect import Detection, FaceDetector
+from edge.vision.embed import Embedding, FaceEmbedder
+from edge.vision.image import decode_image
+from edge.vision.models import model_path, model_version
+from edge.vision.quality import (
+    E_MULTIPLE_FACES,
+    E_NO_FACE,
+    FaceQuality,
+    GateProfile,
+    assess,
+    count_significant_faces,
+)
+from edge.vision.settings import VisionSettings
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 3)
+
+
+@dataclass(frozen=True)
+class FaceAnalysis:
+    """What the pipeline found in one image. ``face`` is the largest face; ``reasons`` lists failed gates."""
+
+    image_size_wh: tuple[int, int]
+    detections: tuple[Detection, ...]
+    face: Detection | None
+    aligned: AlignedFace | None
+    quality: FaceQuality | None
+    reasons: tuple[str, ...]
+    padded_retry: bool
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def has_face(self) -> bool:
+        return self.aligned is not None
+
+    @property
+    def usable(self) -> bool:
+        """A face was found and it passed every gate of its profile."""
+        return self.aligned is not None and not self.reasons
+
+
+class FacePipeline:
+    """Detector + aligner + gates + embedder sharing one configuration."""
+
+    _shared: ClassVar[dict[VisionSettings, FacePipeline]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, settings: VisionSettings | None = None) -> None:
+        self.settings = settings or VisionSettings()
+        self.detector_path: Path = model_path(self.settings.detector_file_name, self.settings)
+        self.detector = FaceDetector(
+            self.detector_path,
+            min_score=self.settings.detect_min_score,
+            pad_retry_fraction=self.settings.detect_pad_retry_fraction,
+        )
+        self._embedder: FaceEmbedder | None = None
+        self._embedder_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, settings: VisionSettings | None = None) -> FacePipeline:
+        """The process-wide pipeline for ``settings`` (created on first call)."""
+        key = settings or VisionSettings()
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(key)
+            return cls._shared[key]
+
+    # ------------------------------------------------------------------ embedder
+    @property
+    def embedder_path(self) -> Path:
+        return model_path(self.settings.embedder_file_name, self.settings)
+
+    @property
+    def embedder(self) -> FaceEmbedder:
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = FaceEmbedder(self.embedder_path, num_threads=self.settings.embed_num_threads)
+            return self._embedder
+
+    @property
+    def model_version(self) -> str:
+        return model_version(self.embedder_path, self.detector_path)
+
+    # ------------------------------------------------------------------ steps
+    def decode(self, source: bytes | str | Path) -> RgbImage:
+        return decode_image(
+            source, max_pixels=self.settings.max_image_pixels, min_side_px=self.settings.min_image_side_px
+        )
+
+    def analyse(self, image: RgbImage, profile: GateProfile) -> FaceAnalysis:
+        """Detect, align the largest face and run the quality gates of ``profile``."""
+        timings: dict[str, float] = {}
+        height, width = image.shape[:2]
+        start = time.perf_counter()
+        detections, padded = self.detector.detect(image)
+        timings["detect_ms"] = _ms_since(start)
+        if not detections:
+            return FaceAnalysis((width, height), (), None, None, None, (E_NO_FACE,), padded, timings)
+        face = detections[0]
+        start = time.perf_counter()
+        aligned = align_face(image, face)
+        timings["align_ms"] = _ms_since(start)
+        start = time.perf_counter()
+        quality = assess(face, aligned, self.settings, profile)
+        reasons = list(quality.reasons)
+        if count_significant_faces(detections, self.settings) > 1:
+            reasons.insert(0, E_MULTIPLE_FACES)
+        timings["quality_ms"] = _ms_since(start)
+        return FaceAnalysis((width, height), tuple(detections), face, aligned, quality, tuple(reasons), padded, timings)
+
+    def embed(self, analysis: FaceAnalysis) -> tuple[Embedding, float]:
+        """Embedding of the analysed face and the time it took (ms). The face must exist."""
+        if analysis.aligned is None:
+            raise ValueError("no face to embed")
+        start = time.perf_counter()
+        vector = self.embedder.embed(analysis.aligned.chip)
+        return vector, _ms_since(start)
