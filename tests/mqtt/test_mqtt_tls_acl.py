@@ -1,0 +1,156 @@
+"""TLS 1.2+ with server verification, mTLS identities, password auth and the ACL, against a real mosquitto."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from mqtt_broker import Mosquitto
+from mqtt_helpers import SITE, Collector, StoreTarget, status_event, wait_until
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from edge.mqtt.link import GateLink
+from edge.mqtt.settings import MqttSettings
+from edge.store import Store
+
+
+def tls_link(broker: Mosquitto, store: Store, gate_id: str, cert_name: str) -> GateLink:
+    cert, key = broker.pki.client(cert_name)
+    settings = MqttSettings(
+        broker_url=broker.tls_url,
+        client_id=f"tls-{gate_id}",
+        ca_file=broker.pki.ca,
+        cert_file=cert,
+        key_file=key,
+        backoff_min_s=1,
+        backoff_max_s=1,
+    )
+    return GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id=gate_id)
+
+
+def ops_collector(broker: Mosquitto, topic_filter: str) -> Collector:
+    cert, key = broker.pki.client("central-ops")
+    return Collector("127.0.0.1", broker.tls_port, topic_filter, tls=(broker.pki.ca, cert, key))
+
+
+def test_mtls_gate_publishes_its_own_events(broker: Mosquitto, tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "g.db", synchronous="NORMAL")
+    for i in range(5):
+        store.append_event(status_event(i))
+    central = ops_collector(broker, f"examgate/v1/{SITE}/gate-a/#")
+    link = tls_link(broker, store, "gate-a", "gate-a")
+    link.start()
+    try:
+        assert wait_until(lambda: store.outbox_backlog() == 0, 10), (link.metrics(), broker.log_text()[-1500:])
+        assert central.wait_for(lambda m: sum("/events/" in x.topic for x in m) >= 5, 5)
+        assert central.wait_for(lambda m: any(x.topic.endswith("/status") for x in m), 5)
+    finally:
+        link.stop()
+        central.close()
+        store.close()
+
+
+def test_acl_stops_a_gate_publishing_as_another_gate(broker: Mosquitto, tmp_path: Path) -> None:
+    """Certificate says gate-a, config says gate-b: the broker refuses every event; nothing is marked sent."""
+    store = Store.open(tmp_path / "g.db", synchronous="NORMAL")
+    for i in range(3):
+        store.append_event(status_event(i, gate_id="gate-b"))
+    central = ops_collector(broker, f"examgate/v1/{SITE}/gate-b/events/#")
+    link = tls_link(broker, store, "gate-b", "gate-a")
+    link.start()
+    try:
+        assert wait_until(lambda: link.metrics().failed >= 3, 10), link.metrics()
+        assert store.outbox_backlog() == 3
+        assert central.snapshot() == []
+    finally:
+        link.stop()
+        central.close()
+    pending = store.outbox_pending(10)
+    assert len(pending) == 3
+    store.close()
+
+
+def test_client_without_certificate_is_refused(broker: Mosquitto) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.tls_set_context(ssl.create_default_context(cafile=str(broker.pki.ca)))
+    connected = threading.Event()
+    client.on_connect = lambda *_a: connected.set()
+
+    def attempt() -> None:
+        client.connect("127.0.0.1", broker.tls_port)
+        client.loop_start()
+        for _ in range(50):  # TLS 1.3: the refusal can arrive after the handshake, on the first read
+            if connected.wait(0.05):
+                break
+        client.loop_stop()
+        if not connected.is_set():
+            raise OSError("connection closed by the broker")
+
+    with pytest.raises((ssl.SSLError, OSError)):
+        attempt()
+    assert not connected.is_set()
+
+
+def test_gate_rejects_a_broker_it_cannot_verify(broker: Mosquitto, tmp_path: Path) -> None:
+    """Wrong CA (here: a client certificate used as trust anchor) → the gate never connects."""
+    store = Store.open(tmp_path / "g.db", synchronous="NORMAL")
+    cert, key = broker.pki.client("gate-a")
+    settings = MqttSettings(
+        broker_url=broker.tls_url, client_id="tls-bad-ca", ca_file=cert, cert_file=cert, key_file=key
+    )
+    link = GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-a")
+    link.start()
+    try:
+        assert not link.connection.wait_connected(2)
+    finally:
+        link.stop()
+        store.close()
+
+
+def test_username_password_over_tls(broker: Mosquitto, tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "p.db", synchronous="NORMAL")
+    store.append_event(status_event(1, gate_id="gate-p"))
+    pw_file = tmp_path / "pw"
+    pw_file.write_text(broker.passwords["gate-p"] + "\n")
+    settings = MqttSettings(
+        broker_url=broker.pw_url, client_id="pw-gate-p", ca_file=broker.pki.ca, username="gate-p", password_file=pw_file
+    )
+    central = Collector(
+        "127.0.0.1",
+        broker.pw_port,
+        f"examgate/v1/{SITE}/gate-p/events/#",
+        ca=broker.pki.ca,
+        userpass=("central-ops", broker.passwords["central-ops"]),
+    )
+    link = GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-p")
+    link.start()
+    try:
+        assert wait_until(lambda: store.outbox_backlog() == 0, 10), link.metrics()
+        assert central.wait_for(lambda m: len(m) == 1, 5)
+        assert json.loads(central.snapshot()[0].payload)["gate_id"] == "gate-p"
+    finally:
+        link.stop()
+        central.close()
+        store.close()
+
+
+def test_wrong_password_is_refused(broker: Mosquitto, tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "p.db", synchronous="NORMAL")
+    settings = MqttSettings(
+        broker_url=broker.pw_url, client_id="pw-bad", ca_file=broker.pki.ca, username="gate-p", password="wrong"
+    )
+    link = GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-p")
+    link.start()
+    try:
+        assert not link.connection.wait_connected(2)
+        assert link.connection.last_connect_reason is not None
+        assert "authori" in link.connection.last_connect_reason.lower() or "bad" in (
+            link.connection.last_connect_reason.lower()
+        )
+    finally:
+        link.stop()
+        store.close()
