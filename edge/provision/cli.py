@@ -1,0 +1,68 @@
+"""CLI: ``examgate provision init …`` and ``examgate provision import-cert …`` (JSON on stdout)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from edge.errors import ExamGateError
+from edge.provision.certs import import_cert
+from edge.provision.initialise import provision_init
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = sub.add_parser("provision", help="set up this Pi as a gate lane (user, keys, config, units)")
+    commands = group.add_subparsers(dest="provision_command", required=True)
+
+    init = commands.add_parser("init", help="create data dir, device key + CSR, config, service user, units")
+    init.add_argument("--site", required=True, help="exam centre id (site.site_id)")
+    init.add_argument("--gate", required=True, help="lane id within the site (site.gate_id)")
+    init.add_argument("--broker", required=True, help="central MQTT broker, mqtts://host:port")
+    init.add_argument("--root", type=Path, default=Path("/"), help="system root to provision (default /)")
+    init.add_argument("--source", type=Path, default=None, help="ExamGate source checkout (units, templates)")
+    init.add_argument("--dry-run", action="store_true", help="print each action, change nothing")
+    init.set_defaults(func=_init)
+
+    cert = commands.add_parser("import-cert", help="install the certificate the centre issued for this gate")
+    cert.add_argument("cert", type=Path, help="certificate file (PEM or DER)")
+    cert.add_argument("--ca", type=Path, default=None, help="the centre's CA certificate (checked and installed)")
+    cert.add_argument("--root", type=Path, default=Path("/"), help="system root (default /)")
+    cert.add_argument("--dry-run", action="store_true", help="check and print, change nothing")
+    cert.set_defaults(func=_import_cert)
+
+
+def _emit(payload: dict[str, object]) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def _fail(exc: ExamGateError) -> int:
+    _emit({"ok": False, "error": exc.to_dict()})
+    print(f"error: {exc}\nremedy: {exc.remedy}", file=sys.stderr)
+    return 2
+
+
+def _init(args: argparse.Namespace) -> int:
+    try:
+        report = provision_init(
+            site_id=args.site,
+            gate_id=args.gate,
+            broker_url=args.broker,
+            root=args.root,
+            dry_run=args.dry_run,
+            source=args.source,
+        )
+    except ExamGateError as exc:
+        return _fail(exc)
+    _emit(report)
+    return 0
+
+
+def _import_cert(args: argparse.Namespace) -> int:
+    try:
+        report = import_cert(args.cert, root=args.root, ca_path=args.ca, dry_run=args.dry_run)
+    except ExamGateError as exc:
+        return _fail(exc)
+    _emit(report)
+    return 0
