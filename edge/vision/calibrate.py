@@ -3,8 +3,10 @@
 Rule (see docs/face.md):
 - ``match`` = the lowest threshold whose empirical FAR on the impostor pairs is <= target FAR. With fewer than
   1/target_far impostor pairs that is "just above the highest impostor score", and the real FAR is not measured.
-- ``review`` = the highest threshold that keeps the empirical FRR <= target FRR (default 1%): below it a genuine
-  candidate is rare, so "no_match" means fail; between review and match a proctor decides. Capped at ``match``.
+- ``review`` = the lower of (a) the threshold at FAR = review FAR (default 10 x target FAR) and (b) the highest
+  threshold whose empirical FRR is <= target FRR (default 1%). So at most 1% of genuine candidates fall below
+  review (fail outright), and the grey zone reaches at least down to where 10x more impostors would pass; between
+  review and match a proctor decides. Never above ``match``.
 Pairs where either image has no usable face are left out of both score lists and counted as ``n_no_face``.
 A DET curve and score histograms are written as PNG next to the TOML (``<stem>_det.png``, ``<stem>_hist.png``).
 """
@@ -12,6 +14,7 @@ A DET curve and score histograms are written as PNG next to the TOML (``<stem>_d
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,15 +64,19 @@ def score_pairs(comparer: Comparer, pairs: Sequence[Pair]) -> PairScores:
     return PairScores(as_scores(genuine), as_scores(impostor), no_face)
 
 
-def choose_thresholds(scores: PairScores, target_far: float, target_frr: float) -> tuple[float, float]:
+def choose_thresholds(
+    scores: PairScores, target_far: float, target_frr: float, review_far: float | None = None
+) -> tuple[float, float]:
     """(match, review) by the rule in the module docstring."""
     if scores.genuine.size == 0 or scores.impostor.size == 0:
         raise CalibrationError(
             f"need genuine and impostor scores, got {scores.genuine.size} genuine / {scores.impostor.size} impostor"
         )
     match = threshold_at_far(scores.impostor, target_far)
-    review = min(threshold_at_frr(scores.genuine, target_frr), match)
-    return match, review
+    review_far = min(10.0 * target_far, 0.5) if review_far is None else review_far
+    review = min(threshold_at_frr(scores.genuine, target_frr), threshold_at_far(scores.impostor, review_far), match)
+    # 6 decimals in the file: round match up (never admit more impostors) and review down
+    return math.ceil(match * 1e6) / 1e6, math.floor(review * 1e6) / 1e6
 
 
 def _plot(scores: PairScores, match: float, review: float, stem: Path) -> tuple[Path, ...]:
@@ -99,7 +106,8 @@ def _plot(scores: PairScores, match: float, review: float, stem: Path) -> tuple[
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    bins = [float(b) for b in np.linspace(-0.2, 1.0, 61)]
+    low = math.floor(float(min(scores.genuine.min(), scores.impostor.min(), review)) * 20) / 20
+    bins = [float(b) for b in np.linspace(low, 1.0, 61)]
     ax.hist(scores.impostor, bins=bins, alpha=0.6, label="impostor")
     ax.hist(scores.genuine, bins=bins, alpha=0.6, label="genuine")
     ax.axvline(match, color="k", ls="--", label=f"match {match:.3f}")
@@ -118,6 +126,7 @@ def write_calibration(
     *,
     target_far: float,
     target_frr: float,
+    review_far: float | None = None,
     pairs_file: str,
     model_version: str,
     out: Path,
@@ -125,9 +134,13 @@ def write_calibration(
     now: dt.datetime | None = None,
 ) -> CalibrationOutcome:
     """Choose thresholds, write the TOML (and plots) to ``out``; returns what was written."""
-    if not 0.0 < target_far < 1.0 or not 0.0 <= target_frr < 1.0:
-        raise CalibrationError(f"targets out of range: target_far={target_far}, target_frr={target_frr}")
-    match, review = choose_thresholds(scores, target_far, target_frr)
+    review_far = min(10.0 * target_far, 0.5) if review_far is None else review_far
+    if not 0.0 < target_far < 1.0 or not 0.0 <= target_frr < 1.0 or not target_far <= review_far < 1.0:
+        raise CalibrationError(
+            f"targets out of range: target_far={target_far}, target_frr={target_frr}, review_far={review_far}",
+            remedy="use 0 < target_far <= review_far < 1 and 0 <= target_frr < 1",
+        )
+    match, review = choose_thresholds(scores, target_far, target_frr, review_far)
     far, frr = far_frr(scores.genuine, scores.impostor, match)
     stamp = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     calibration: dict[str, object] = {
@@ -140,7 +153,7 @@ def write_calibration(
         "created_at": stamp.isoformat().replace("+00:00", "Z"),
     }
     notes = [
-        f"review rule: highest threshold with FRR <= target_frr = {target_frr} (capped at match)",
+        f"review rule: min(threshold at FAR {review_far}, threshold at FRR {target_frr}, match)",
         f"pairs without a usable face (left out): {scores.n_no_face}",
         f"FAR resolution 1/n_impostor = {1.0 / scores.impostor.size:.6f}"
         + (

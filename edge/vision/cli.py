@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from edge.errors import ConfigError, ExamGateError
 from edge.vision.calibrate import score_pairs, write_calibration
-from edge.vision.compare import Comparer, read_pairs
+from edge.vision.compare import Comparer, pairs_from_identities, read_pairs
 from edge.vision.models import default_thresholds_path
 from edge.vision.pipeline import FacePipeline
 from edge.vision.quality import GateProfile
@@ -159,14 +159,24 @@ def _calibrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     pipeline = FacePipeline.shared(settings)
     comparer = Comparer(pipeline, None)
-    pair_files = [Path(p) for p in args.pairs]
+    pair_files = [Path(p) for p in args.pairs or []]
+    identity_files = [Path(p) for p in args.identities or []]
+    if not pair_files and not identity_files:
+        raise ExamGateError(
+            "give --pairs and/or --identities", code="E_USAGE", remedy="see `examgate face calibrate --help`"
+        )
     pairs = [pair for path in pair_files for pair in read_pairs(path)]
+    pairs += [pair for path in identity_files for pair in pairs_from_identities(path)]
     scores = score_pairs(comparer, pairs)
     outcome = write_calibration(
         scores,
         target_far=args.target_far,
         target_frr=args.target_frr,
-        pairs_file=",".join(f"{p.parent.name}/{p.name}" for p in pair_files),
+        review_far=args.review_far,
+        pairs_file=",".join(
+            [f"{p.parent.name}/{p.name}" for p in pair_files]
+            + [f"{p.parent.name}/{p.name} (all pairs)" for p in identity_files]
+        ),
         model_version=pipeline.model_version,
         out=Path(args.out),
         plots=not args.no_plots,
@@ -220,9 +230,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         leaf.set_defaults(func=_run(handler))
 
     calibrate = face_sub.add_parser("calibrate", parents=[common], help="thresholds from labelled pairs")
-    calibrate.add_argument("--pairs", action="append", required=True, help="labelled pairs CSV (repeatable)")
+    calibrate.add_argument("--pairs", action="append", help="labelled pairs CSV image_a,image_b,same (repeatable)")
+    calibrate.add_argument(
+        "--identities", action="append", help="CSV image,identity: every pair of its images is used (repeatable)"
+    )
     calibrate.add_argument("--target-far", type=float, default=0.001, help="false accept rate at `match`")
-    calibrate.add_argument("--target-frr", type=float, default=0.01, help="false reject rate at `review`")
+    calibrate.add_argument("--target-frr", type=float, default=0.01, help="at most this FRR below `review`")
+    calibrate.add_argument(
+        "--review-far", type=float, default=None, help="`review` reaches down to this FAR (default 10x target)"
+    )
     calibrate.add_argument("--out", required=True, help="thresholds TOML to write (plots go next to it)")
     calibrate.add_argument("--no-plots", action="store_true", help="skip the DET / histogram PNGs")
     calibrate.set_defaults(func=_run(_calibrate))

@@ -9,6 +9,7 @@ given when either image has no face *or cannot be read*; for unreadable images t
 from __future__ import annotations
 
 import csv
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,27 @@ def read_pairs(csv_path: Path) -> list[Pair]:
             raise PairsFileError(f"{csv_path}:{line_no}: same must be 0 or 1, got {same_text!r}")
         pairs.append(Pair(a, b, base / a, base / b, same))
     return pairs
+
+
+def pairs_from_identities(csv_path: Path) -> list[Pair]:
+    """Every pair of images from an ``image,identity`` CSV: same identity = genuine, else impostor."""
+    try:
+        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except FileNotFoundError as exc:
+        raise PairsFileError(f"identities file not found: {csv_path}") from exc
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise PairsFileError(f"{csv_path}: cannot read CSV ({exc})") from exc
+    if not rows or not {"image", "identity"} <= set(rows[0].keys()):
+        raise PairsFileError(
+            f"{csv_path}: need a header image,identity and at least one row",
+            remedy="give a CSV with the header image,identity; paths are relative to the CSV's folder",
+        )
+    items = [((r.get("image") or "").strip(), (r.get("identity") or "").strip()) for r in rows]
+    if any(not image or not identity for image, identity in items):
+        raise PairsFileError(f"{csv_path}: empty image or identity")
+    base = csv_path.parent
+    return [Pair(a, b, base / a, base / b, id_a == id_b) for (a, id_a), (b, id_b) in itertools.combinations(items, 2)]
 
 
 class Comparer:

@@ -98,8 +98,8 @@ def render_thresholds(
     """TOML text with the version id computed from the rest of the content; ``notes`` become comments."""
     body_lines = [
         *(f"# {note}" for note in notes or []),
-        f"match = {_toml_value(round(match, 6))}",
-        f"review = {_toml_value(round(review, 6))}",
+        f"match = {_toml_value(match)}",
+        f"review = {_toml_value(review)}",
         'metric = "cosine"',
         f"model_version = {_toml_value(model_version)}",
         "",

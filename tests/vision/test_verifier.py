@@ -1,0 +1,117 @@
+"""TfliteFaceVerifier end to end on real photos: live frames vs chip / roster references."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edge.devices import FaceVerifier, Frame, ReferenceImage, RgbImage
+from edge.vision.match import E_ROSTER_DISAGREES
+from edge.vision.models import default_thresholds_path
+from edge.vision.pipeline import FacePipeline
+from edge.vision.quality import E_MULTIPLE_FACES, E_NO_FACE
+from edge.vision.thresholds import Thresholds, load_thresholds
+from edge.vision.verifier import TfliteFaceVerifier
+
+
+def _encode(image: RgbImage, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _frames(*items: tuple[RgbImage, float]) -> list[Frame]:
+    return [Frame(image=img, captured_monotonic_s=t, source="test") for img, t in items]
+
+
+@pytest.fixture(scope="module")
+def thresholds() -> Thresholds:
+    return load_thresholds(default_thresholds_path())
+
+
+@pytest.fixture(scope="module")
+def verifier(embedding_pipeline: FacePipeline, thresholds: Thresholds) -> TfliteFaceVerifier:
+    return TfliteFaceVerifier(thresholds, pipeline=embedding_pipeline)
+
+
+def test_implements_the_port(verifier: TfliteFaceVerifier) -> None:
+    assert isinstance(verifier, FaceVerifier)
+    assert verifier.model_version.startswith("dlib_resnet_v1_fp32+blazeface_sr@")
+
+
+def test_genuine_live_frames_against_jp2_chip(
+    verifier: TfliteFaceVerifier, thresholds: Thresholds, obama: RgbImage, obama2: RgbImage, gradient: RgbImage
+) -> None:
+    chip = ReferenceImage("chip", _encode(obama, "JPEG2000"))
+    live = _frames((obama2, 10.0), (obama2, 10.4), (gradient, 10.8), (obama2, 11.2))
+    result = verifier.verify(live, [chip])
+    assert result.similarity is not None
+    assert result.similarity == result.scores["chip"]
+    assert result.similarity >= thresholds.match
+    assert result.frames_used == 3  # three usable frames (the gradient has no face), max_frames_embedded = 3
+    assert result.reasons == ()
+    assert result.best_frame is not None
+    assert result.best_frame.shape == obama2.shape
+    for key in ("decode_ms", "detect_ms", "align_ms", "quality_ms", "embed_ms", "match_ms", "total_ms"):
+        assert result.timings_ms[key] >= 0.0
+    assert result.model_version == verifier.model_version
+
+
+def test_impostor_scores_below_review(
+    verifier: TfliteFaceVerifier, thresholds: Thresholds, obama: RgbImage, biden: RgbImage
+) -> None:
+    result = verifier.verify(_frames((biden, 1.0)), [ReferenceImage("chip", _encode(obama, "JPEG"))])
+    assert result.similarity is not None
+    assert result.similarity < thresholds.review
+    assert result.frames_used == 1
+
+
+def test_only_frames_inside_the_window_count(
+    verifier: TfliteFaceVerifier, obama: RgbImage, obama2: RgbImage, gradient: RgbImage
+) -> None:
+    live = _frames((obama2, 0.0), (gradient, 5.0), (gradient, 5.5))
+    result = verifier.verify(live, [ReferenceImage("chip", _encode(obama, "JPEG"))])
+    assert result.similarity is None
+    assert result.reasons == (E_NO_FACE,)
+    assert result.frames_used == 0
+    assert result.best_frame is None
+
+
+def test_several_faces_in_every_frame(verifier: TfliteFaceVerifier, obama: RgbImage, three_faces: RgbImage) -> None:
+    result = verifier.verify(_frames((three_faces, 1.0)), [ReferenceImage("chip", _encode(obama, "JPEG"))])
+    assert result.similarity is None
+    assert E_MULTIPLE_FACES in result.reasons
+
+
+def test_unreadable_chip_falls_back_to_roster(verifier: TfliteFaceVerifier, obama: RgbImage, obama2: RgbImage) -> None:
+    refs = [ReferenceImage("chip", b"\x00garbage"), ReferenceImage("roster", _encode(obama, "PNG"))]
+    result = verifier.verify(_frames((obama2, 1.0)), refs)
+    assert "E_CHIP_PHOTO_UNUSABLE" in result.reasons
+    assert set(result.scores) == {"roster"}
+    assert result.similarity == result.scores["roster"]
+
+
+def test_roster_photo_of_someone_else_raises_review_evidence(
+    verifier: TfliteFaceVerifier, obama: RgbImage, obama2: RgbImage, biden: RgbImage
+) -> None:
+    refs = [ReferenceImage("chip", _encode(obama, "JPEG")), ReferenceImage("roster", _encode(biden, "JPEG"))]
+    result = verifier.verify(_frames((obama2, 1.0)), refs)
+    assert result.similarity == result.scores["chip"]
+    assert result.scores["roster"] < result.scores["chip"]
+    assert E_ROSTER_DISAGREES in result.reasons
+
+
+def test_no_frames_and_faceless_chip(verifier: TfliteFaceVerifier, obama2: RgbImage, gradient: RgbImage) -> None:
+    result = verifier.verify([], [ReferenceImage("chip", _encode(gradient, "JPEG"))])
+    assert result.similarity is None
+    assert E_NO_FACE in result.reasons
+    assert "E_CHIP_PHOTO_UNUSABLE" in result.reasons
+    result = verifier.verify(_frames((obama2, 1.0)), [ReferenceImage("chip", _encode(gradient, "PNG"))])
+    assert result.similarity is None
+    assert result.reasons == ("E_CHIP_PHOTO_UNUSABLE",)
+    assert result.frames_used == 0
+    assert result.best_frame is not None  # the best live frame is kept for the proctor's review screen
+    assert np.array_equal(result.best_frame, obama2)
