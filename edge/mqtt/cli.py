@@ -1,0 +1,168 @@
+"""CLI: `examgate ingest` (reference central subscriber), `examgate events tail` and `examgate events asyncapi`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from pydantic import ValidationError
+
+from edge.mqtt.asyncapi import committed_asyncapi_path, render_asyncapi
+from edge.mqtt.connection import build_client
+from edge.mqtt.errors import MqttConfigError, MqttError
+from edge.mqtt.ingest import EventSink, Ingestor
+from edge.mqtt.settings import MqttSettings
+from edge.mqtt.tail import format_event
+from edge.mqtt.topics import events_filter
+
+SubParsers = argparse._SubParsersAction
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _broker_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--broker", required=True, help="mqtt://host:port or mqtts://host:port")
+    parser.add_argument("--ca", type=Path, help="CA bundle for the broker certificate")
+    parser.add_argument("--cert", type=Path, help="client certificate (mTLS)")
+    parser.add_argument("--key", type=Path, help="client key (mTLS)")
+    parser.add_argument("--username")
+    parser.add_argument("--password-file", type=Path)
+    parser.add_argument("--client-id")
+    parser.add_argument("--allow-plaintext-remote", action="store_true", help="allow mqtt:// to a non-loopback host")
+    parser.add_argument("--count", type=int, help="exit after this many messages")
+    parser.add_argument("--timeout-s", type=float, help="exit after this many seconds")
+
+
+def settings_from_args(args: argparse.Namespace) -> MqttSettings:
+    try:
+        return MqttSettings(
+            broker_url=args.broker,
+            client_id=args.client_id,
+            ca_file=args.ca,
+            cert_file=args.cert,
+            key_file=args.key,
+            username=args.username,
+            password_file=args.password_file,
+            allow_plaintext_remote=args.allow_plaintext_remote,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"] for e in exc.errors(include_url=False))
+        raise MqttConfigError(f"invalid broker options: {problems}", remedy="fix the --broker/TLS options") from None
+
+
+def _deadline(args: argparse.Namespace) -> float | None:
+    return time.monotonic() + args.timeout_s if args.timeout_s else None
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    client = build_client(settings, args.client_id or "")
+    topic_filter = events_filter(args.site)
+    done = threading.Event()
+    seen = 0
+    lock = threading.Lock()
+
+    def on_connect(c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            print(f"connect refused: {reason}", file=sys.stderr)
+            return
+        c.subscribe(topic_filter, qos=1)
+
+    def on_message(_c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        nonlocal seen
+        print(format_event(bytes(message.payload), message.topic), flush=True)
+        with lock:
+            seen += 1
+            if args.count and seen >= args.count:
+                done.set()
+
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.on_subscribe = lambda *_a: print(f"subscribed to {topic_filter}", file=sys.stderr, flush=True)
+    address = settings.address
+    try:
+        client.connect(address.host, address.port, keepalive=settings.keepalive_s)
+    except OSError as exc:
+        raise MqttError(f"cannot reach {settings.broker_url}: {exc}") from exc
+    client.loop_start()
+    try:
+        deadline = _deadline(args)
+        while not done.wait(0.2):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    sink = EventSink(args.db)
+    ingestor = Ingestor(settings, sink, args.group, client_id=args.client_id)
+    ingestor.start()
+    deadline = _deadline(args)
+    if ingestor.subscribed.wait(settings.connect_timeout_s):
+        print(f"subscribed to {ingestor.topic_filter}", file=sys.stderr, flush=True)
+    try:
+        with ingestor.processed:
+            while not (args.count and ingestor.received >= args.count):
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                ingestor.processed.wait(0.5)
+    finally:
+        ingestor.stop()
+        summary = {
+            "stored": sink.stored,
+            "duplicates": sink.duplicates,
+            "rejected": sink.rejected,
+            "total_in_db": sink.count(),
+        }
+        sink.close()
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    text = render_asyncapi()
+    path = committed_asyncapi_path(_REPO_ROOT)
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            print(f"{path} differs from the models: run `examgate events asyncapi --write`", file=sys.stderr)
+            return 1
+        print(f"{path}: up to date")
+        return 0
+    if args.write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
+    """Top-level ``ingest``."""
+    ingest = sub.add_parser("ingest", help="reference central subscriber: events → SQLite, deduplicated by event_id")
+    _broker_args(ingest)
+    ingest.add_argument("--db", type=Path, required=True, help="SQLite file to store events in")
+    ingest.add_argument("--group", default="examgate-ingest", help="shared-subscription group name")
+    ingest.set_defaults(func=cmd_ingest)
+
+
+def register_events_commands(events_sub: SubParsers[argparse.ArgumentParser]) -> None:
+    """``events tail`` and ``events asyncapi`` under the lead's ``events`` group."""
+    tail = events_sub.add_parser("tail", help="print live events, one line each, IDs masked")
+    _broker_args(tail)
+    tail.add_argument("--site", help="only this site")
+    tail.set_defaults(func=cmd_tail)
+    asyncapi = events_sub.add_parser("asyncapi", help="print the AsyncAPI 3 document of the MQTT interface")
+    group = asyncapi.add_mutually_exclusive_group()
+    group.add_argument("--write", action="store_true", help="rewrite schemas/asyncapi.json")
+    group.add_argument("--check", action="store_true", help="exit 1 if schemas/asyncapi.json is out of date")
+    asyncapi.set_defaults(func=cmd_asyncapi)
