@@ -137,13 +137,14 @@ class EmrtdSession:
 
     def read_card_access(self) -> SecurityInfos | None:
         """SELECT EF.CardAccess (``00 A4 02 0C 02 01 1C``) before the application and parse it; None if absent."""
-        self._card_access_read = True
         select = self._plain(CommandApdu(0x00, 0xA4, 0x02, 0x0C, b"\x01\x1c"))
         if select.sw in (0x6A82, 0x6A86, 0x6D00, 0x6986):
+            self._card_access_read = True
             return None
         raise_for_status(select, "SELECT EF.CardAccess")
         data = self._read_selected("CardAccess")
         self.card_access = parse_security_infos(data)
+        self._card_access_read = True  # only now: a garbled read is read again on retry
         return self.card_access
 
     def _pace_password(self) -> pace.PacePassword:
@@ -173,8 +174,8 @@ class EmrtdSession:
             self.protocol, self.password_kind, self.pace_info = "PACE", password.kind, info
             self._select_application()
             return "PACE"
-        if self.card_access and self.card_access.pace and not self._has_mrz():
-            raise UnsupportedError("the chip offers only PACE variants this reader lacks, and no MRZ for BAC is known")
+        if self.card_access is not None and not self._has_mrz():
+            raise UnsupportedError("EF.CardAccess announces no PACE variant this reader has, and BAC needs the MRZ")
         number, birth, expiry = self.key.document_number, self.key.birth_date, self.key.expiry_date
         if not (number and birth and expiry):
             raise AccessDeniedError("this chip needs BAC, which needs the MRZ data (document number, birth, expiry)")
@@ -288,17 +289,23 @@ class EmrtdSession:
         except (MalformedResponseError, UnsupportedError) as exc:
             log.warning("DG14 unusable for chip authentication: %s", exc.code)
             return
-        if choice is None or self.secure is None:
+        if choice is None:
             return
-        try:
-            new_sm = chip_auth.chip_authenticate(self.secure, choice, random_scalar=self._random_scalar)
-            self.secure = SecureChannel(self.channel, new_sm)
-            self._select_file("COM")  # the first command under the new keys proves the chip holds the CA key
-            result.chip_auth = "valid"
-        except (SecureMessagingError, SecurityStatusError, MalformedResponseError) as exc:
-            log.warning("chip authentication failed: %s", exc.code)
-            result.chip_auth = "failed"
-            self.establish()
+        # A MAC failure right after the key switch means the chip lacks the DG14 private key (a clone), or the
+        # answer was garbled on the way. Only a failure on two attempts in a row counts as "failed".
+        for attempt in (1, 2):
+            if self.secure is None:
+                return
+            try:
+                new_sm = chip_auth.chip_authenticate(self.secure, choice, random_scalar=self._random_scalar)
+                self.secure = SecureChannel(self.channel, new_sm)
+                self._select_file("COM")  # the first command under the new keys proves the chip holds the CA key
+                result.chip_auth = "valid"
+                break
+            except (SecureMessagingError, SecurityStatusError, MalformedResponseError) as exc:
+                log.warning("chip authentication attempt %d failed: %s", attempt, exc.code)
+                result.chip_auth = "failed"
+                self._recover(exc, "chip authentication")
         result.timings_ms["chip_auth"] = (time.perf_counter() - started) * 1000
 
     def _active_authenticate(self, dg15: bytes, dg14: bytes | None, result: ReadResult) -> None:
@@ -312,13 +319,18 @@ class EmrtdSession:
                 hash_name = aa.hash_name if aa else None
             except (MalformedResponseError, UnsupportedError):
                 hash_name = None
-        try:
-            result.active_auth = chip_auth.active_authenticate(
-                self.secure, dg15, hash_name, random_bytes=self._random_bytes
-            )
-        except (UnsupportedError, MalformedResponseError, SecurityStatusError) as exc:
-            log.warning("active authentication not possible: %s", exc.code)
-            result.active_auth = "not_supported"
+        while True:
+            try:
+                result.active_auth = chip_auth.active_authenticate(
+                    self.secure, dg15, hash_name, random_bytes=self._random_bytes
+                )
+                break
+            except SecureMessagingError as exc:  # garbled answer: the signature never reached us intact
+                self._recover(exc, "active authentication")
+            except (UnsupportedError, MalformedResponseError, SecurityStatusError) as exc:
+                log.warning("active authentication not possible: %s", exc.code)
+                result.active_auth = "not_supported"
+                break
         result.timings_ms["active_auth"] = (time.perf_counter() - started) * 1000
 
     # ------------------------------------------------------------------ whole read
