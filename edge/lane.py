@@ -66,6 +66,7 @@ class LaneSettings:
     passage_timeout_s: float = 10.0
     review_timeout_s: float = 300.0
     pulse_ms: int = 300
+    anti_passback: bool = True
 
 
 @dataclass
@@ -222,7 +223,7 @@ class Lane:
                 else:
                     report.candidate_id = entry.candidate_id
                     report.full_name = entry.full_name
-                    admitted = await asyncio.to_thread(
+                    admitted = self.settings.anti_passback and await asyncio.to_thread(
                         self.store.is_admitted, self.settings.session_id, entry.candidate_id
                     )
                     event = m.RosterFound(already_admitted=admitted)
@@ -254,9 +255,10 @@ class Lane:
                 report.timings_ms["decision_ms"] = _ms(t0)
                 await self._record_decision(action, report, identity, entry, face_scores, model_version)
             elif isinstance(action, m.RequestReview):
+                pending = self.reviews.open(attempt_id)  # open before anyone is told, so no answer is lost
                 if self.on_review is not None:
                     self.on_review(report, identity, face_result_frame)
-                event = await self._await_review(attempt_id)
+                event = await self._await_review(attempt_id, pending)
             elif isinstance(action, m.RecordReview):
                 report.reviewed_by = action.operator
                 await self._record_review(attempt_id, action, report)
@@ -377,8 +379,7 @@ class Lane:
             )
         )
 
-    async def _await_review(self, attempt_id: str) -> m.ReviewResolved:
-        future = self.reviews.open(attempt_id)
+    async def _await_review(self, attempt_id: str, future: asyncio.Future[ReviewAnswer]) -> m.ReviewResolved:
         try:
             answer = await asyncio.wait_for(future, timeout=self.settings.review_timeout_s)
         except TimeoutError:

@@ -150,6 +150,7 @@ def build_gate(
         frames_per_attempt=cfg.lane.frames_per_attempt,
         passage_timeout_s=cfg.lane.passage_timeout_s,
         pulse_ms=cfg.turnstile.pulse_ms,
+        anti_passback=cfg.policy.anti_passback,
     )
     lane = Lane(
         settings,

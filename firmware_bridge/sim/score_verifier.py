@@ -1,6 +1,7 @@
 """A stand-in face verifier for lane tests and bring-up: the score of each live frame comes from a table.
 
-Scores are keyed by the live frame's source file stem (the folder camera sets ``Frame.source`` to the file path).
+Scores are keyed by the live frame's source file stem (the folder camera sets ``Frame.source`` to
+``folder:<file name>``).
 It never looks at pixels; the gate says so in its output when it is in use. The real one is ``edge.vision``.
 """
 
@@ -21,7 +22,7 @@ class ScoreTableVerifier:
     def verify(self, live: Sequence[Frame], references: Sequence[ReferenceImage]) -> FaceResult:
         best: float | None = None
         for frame in live:
-            score = self.scores.get(Path(frame.source).stem)
+            score = self.scores.get(Path(frame.source.rsplit(":", 1)[-1]).stem)
             if score is not None and (best is None or score > best):
                 best = score
         reasons = () if best is not None else ("E_NO_FACE",)

@@ -1,0 +1,39 @@
+# ExamGate: `make demo` and `make test` work on a fresh Debian 12 / Raspberry Pi OS with Python 3.11, git and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+PY_SOURCES := edge firmware_bridge tests bench models
+
+.PHONY: demo test lint typecheck unit system-deps system-deps-test clean schemas
+
+$(STAMP): pyproject.toml
+	@provisioning/system-deps.sh runtime
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/examgate demo
+
+system-deps-test:
+	@provisioning/system-deps.sh test
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: $(STAMP) system-deps-test lint typecheck unit
+
+schemas: $(STAMP)
+	$(BIN)/examgate events schema --write
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

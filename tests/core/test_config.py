@@ -1,0 +1,137 @@
+"""Configuration: the example validates; every kind of mistake is reported with its dotted path and a remedy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.config import AppConfig, load_config, masked_dump
+from edge.errors import ConfigError
+
+MINIMAL = """
+[site]
+site_id = "S1"
+gate_id = "lane-1"
+[store]
+path = "data/examgate.db"
+[policy]
+thresholds = { version = "t1", match = 0.6, review = 0.5 }
+[reader]
+kind = "simulated"
+cards_dir = "cards"
+[camera]
+kind = "folder"
+path = "camera"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "examgate.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env or {})
+    return dict(info.value.problems)
+
+
+def test_example_config_is_valid(repo_root: Path) -> None:
+    cfg = load_config(repo_root / "config" / "examgate.example.toml", {})
+    assert cfg.reader.kind == "pn532"
+    assert cfg.turnstile.kind == "gpio"
+    assert cfg.mqtt is not None and cfg.mqtt.broker_url.startswith("mqtts://")
+
+
+def test_minimal_config_resolves_relative_paths(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL), {})
+    assert cfg.store.path == (tmp_path / "data" / "examgate.db").resolve()
+    assert cfg.turnstile.kind == "simulated"
+    assert cfg.policy.max_face_attempts == 3
+
+
+def test_config_is_frozen(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL), {})
+    with pytest.raises(Exception, match="frozen"):
+        cfg.site.gate_id = "x"  # type: ignore[misc]
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    found = problems(tmp_path, MINIMAL + '\n[turnstile]\nkind = "simulated"\npulse_msec = 5\n')
+    assert "turnstile.pulse_msec" in found
+    assert "unknown key" in found["turnstile.pulse_msec"]
+
+
+def test_bad_value_gives_bound_and_value(tmp_path: Path) -> None:
+    found = problems(tmp_path, MINIMAL + '\n[turnstile]\nkind = "simulated"\npulse_ms = -5\n')
+    assert found["turnstile.pulse_ms"] == "must be > 0, got -5"
+
+
+def test_unknown_device_kind(tmp_path: Path) -> None:
+    text = MINIMAL.replace('kind = "folder"', 'kind = "webcam"')
+    found = problems(tmp_path, text)
+    assert "kind must be one of" in found["camera"]
+
+
+def test_missing_section_and_thresholds_rules(tmp_path: Path) -> None:
+    found = problems(tmp_path, MINIMAL.replace('[site]\nsite_id = "S1"\ngate_id = "lane-1"\n', ""))
+    assert found["site"] == "required: add this key"
+    both = MINIMAL.replace("[policy]\n", '[policy]\nthresholds_file = "t.toml"\n')
+    assert "exactly one" in next(iter(problems(tmp_path, both).values()))
+    inverted = MINIMAL.replace("match = 0.6, review = 0.5", "match = 0.4, review = 0.5")
+    assert any("must be <= match" in why for why in problems(tmp_path, inverted).values())
+
+
+def test_site_id_must_be_topic_safe(tmp_path: Path) -> None:
+    found = problems(tmp_path, MINIMAL.replace('site_id = "S1"', 'site_id = "S1/#"'))
+    assert "site.site_id" in found
+
+
+def test_env_overrides(tmp_path: Path) -> None:
+    env = {"EXAMGATE_SITE__GATE_ID": "lane-9", "EXAMGATE_LANE__PASSAGE_TIMEOUT_S": "4.5", "OTHER": "x"}
+    cfg = load_config(write(tmp_path, MINIMAL), env)
+    assert cfg.site.gate_id == "lane-9"
+    assert cfg.lane.passage_timeout_s == 4.5
+    bad = problems(tmp_path, MINIMAL, {"EXAMGATE_LANE__PASSAGE_TIMEOUT_S": "soon"})
+    assert "lane.passage_timeout_s" in bad
+
+
+def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[site\nsite_id="), {})
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "absent.toml", {})
+
+
+def test_masked_dump_hides_secrets(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[mqtt]\nbroker_url = "mqtt://127.0.0.1:1883"\nusername = "gate1"\npassword = "hunter2"\n'
+    cfg = load_config(write(tmp_path, text), {})
+    dumped = masked_dump(cfg)
+    assert dumped["mqtt"]["password"] == "***"
+    assert "hunter2" not in str(dumped)
+    assert isinstance(cfg, AppConfig)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_config_check_cli(tmp_path: Path) -> None:
+    good = run_cli("config", "check", str(write(tmp_path, MINIMAL)))
+    assert good.returncode == 0, good.stderr
+    assert "OK" in good.stdout
+    bad = run_cli("config", "check", str(write(tmp_path, MINIMAL + '\n[turnstile]\nkind="gpio"\npulse_ms=-5\nfoo=1\n')))
+    assert bad.returncode == 1
+    assert "turnstile.pulse_ms: must be > 0, got -5" in bad.stdout
+    assert "turnstile.foo: unknown key" in bad.stdout

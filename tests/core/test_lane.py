@@ -1,0 +1,232 @@
+"""The lane end to end on simulators: card fixtures, image-folder camera, virtual turnstile, a score-table verifier.
+
+The verifier here never looks at pixels (the real one is tested in tests/vision and in the demo test); what is under
+test is the lane: which events it stores, when the relay fires, how faults and reviews are handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge.config import sample_config
+from edge.lane import CandidateReport
+from edge.reviews import ReviewAnswer
+from edge.store import RosterRow
+from edge.wiring import Gate, build_gate
+from firmware_bridge.camera.folder import FolderCamera
+from firmware_bridge.sim.fixture_reader import FixtureCardReader
+from firmware_bridge.sim.score_verifier import ScoreTableVerifier
+from firmware_bridge.turnstile.virtual import VirtualTurnstile
+
+FACES = Path(__file__).resolve().parents[2] / "demo" / "faces"
+
+
+def card(tmp: Path, name: str, pid: str, **extra: object) -> None:
+    data = {
+        "format": "examgate-card-fixture/1",
+        "personal_id": pid,
+        "full_name": name.title(),
+        "birth_date": "1999-01-01",
+        "sex": "M",
+        "face_image": str(FACES / "person01" / "img4.jpg"),
+        **extra,
+    }
+    (tmp / "cards" / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def scene(tmp: Path, name: str, image: str) -> Path:
+    folder = tmp / "camera" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(FACES / image, folder / f"{name}.jpg")
+    return folder
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> Iterator[Gate]:
+    (tmp_path / "cards").mkdir()
+    card(tmp_path, "an", "001099012345")
+    card(tmp_path, "binh", "079301004567")
+    card(tmp_path, "stranger", "034095001357")
+    card(tmp_path, "pulled", "048300007788", fail_code="E_CHIP_CARD_REMOVED")
+    scores = {"high": 0.9, "grey": 0.55, "low": 0.1}
+    for name in scores:
+        scene(tmp_path, name, "person01/img5.jpg")
+    scene(tmp_path, "empty", "person01/img5.jpg")  # score table has no entry: no usable face
+    cfg = sample_config(tmp_path)
+    built = build_gate(
+        cfg,
+        session_id="SES1",
+        reader=FixtureCardReader(tmp_path / "cards"),
+        camera=FolderCamera(tmp_path / "camera" / "high", fps=1000),
+        turnstile=VirtualTurnstile(pulse_ms=10, passage_after_s=0.01),
+        verifier=ScoreTableVerifier(scores),
+    )
+    built.store.replace_roster(
+        "SES1",
+        [
+            RosterRow("SBD-1", "001099012345", "An"),
+            RosterRow("SBD-2", "079301004567", "Binh"),
+            RosterRow("SBD-3", "048300007788", "P"),
+        ],
+    )
+    built.lane.settings = dataclasses.replace(
+        built.lane.settings, capture_window_s=0.0, frames_per_attempt=1, passage_timeout_s=0.5, review_timeout_s=2.0
+    )
+    yield built
+    built.close()
+
+
+def tap(gate: Gate, card_name: str, scene_name: str, *, proctor: ReviewAnswer | None = None) -> CandidateReport:
+    reader = gate.reader
+    camera = gate.camera
+    assert isinstance(reader, FixtureCardReader) and isinstance(camera, FolderCamera)
+    camera.set_folder(camera.folder.parent / scene_name)
+    reader.tap(card_name)
+
+    async def go() -> CandidateReport:
+        gate.lane.reviews.bind(asyncio.get_running_loop())
+        if proctor is not None:
+            gate.lane.on_review = lambda report, _i, _f: gate.reviews.resolve(report.attempt_id, proctor)
+        polled = await asyncio.to_thread(reader.poll, 1.0)
+        assert polled is not None
+        return await gate.lane.process(polled)
+
+    return asyncio.run(go())
+
+
+def events(gate: Gate) -> list[str]:
+    return [row.event_type for row in gate.store.outbox_pending(1000)]
+
+
+def pulses(gate: Gate) -> int:
+    turnstile = gate.turnstile
+    assert isinstance(turnstile, VirtualTurnstile)
+    return len(turnstile.pulses)
+
+
+def test_honest_candidate_passes_and_gate_pulses_once(gate: Gate) -> None:
+    report = tap(gate, "an", "high")
+    assert report.outcome == "pass" and report.passed is True
+    assert report.id_masked == "0010******45"
+    assert pulses(gate) == 1
+    assert events(gate) == ["candidate.admitted", "gate.opened", "gate.passage_confirmed"]
+    assert gate.store.is_admitted("SES1", "SBD-1")
+
+
+def test_second_tap_is_flagged(gate: Gate) -> None:
+    tap(gate, "an", "high")
+    again = tap(gate, "an", "high")
+    assert again.outcome == "fail" and again.reasons == ("E_ANTI_PASSBACK",)
+    assert pulses(gate) == 1
+
+
+def test_impostor_and_stranger_never_open(gate: Gate) -> None:
+    assert tap(gate, "binh", "low").reasons == ("E_FACE_NO_MATCH",)
+    assert tap(gate, "stranger", "high").reasons == ("E_NOT_ON_ROSTER",)
+    assert pulses(gate) == 0
+    assert events(gate) == ["candidate.rejected", "candidate.rejected"]
+
+
+def test_grey_zone_goes_to_review_and_approval_opens(gate: Gate) -> None:
+    report = tap(gate, "binh", "grey", proctor=ReviewAnswer(True, "proctor1", "checked the card by hand"))
+    assert report.outcome == "pass" and report.reviewed_by == "proctor1"
+    assert report.face_attempts == 3
+    assert pulses(gate) == 1
+    assert events(gate) == [
+        "candidate.review_requested",
+        "review.resolved",
+        "gate.opened",
+        "gate.passage_confirmed",
+    ]
+
+
+def test_review_denied_keeps_gate_shut(gate: Gate) -> None:
+    report = tap(gate, "binh", "grey", proctor=ReviewAnswer(False, "proctor1", "not the same person"))
+    assert report.outcome == "review" or report.outcome == "fail"
+    assert pulses(gate) == 0
+    assert "gate.opened" not in events(gate)
+
+
+def test_review_timeout_is_a_denial_by_the_system(gate: Gate) -> None:
+    report = tap(gate, "binh", "grey")
+    assert report.reviewed_by == "system"
+    assert pulses(gate) == 0
+
+
+def test_no_face_in_every_attempt_goes_to_review(gate: Gate) -> None:
+    report = tap(gate, "an", "empty", proctor=ReviewAnswer(False, "p", "no face"))
+    assert report.reasons[0] == "E_FACE_CAPTURE_FAILED"
+    assert "E_NO_FACE" in report.reasons
+
+
+def test_card_pulled_mid_read_fails_cleanly_after_retry(gate: Gate) -> None:
+    report = tap(gate, "pulled", "high")
+    assert report.outcome == "fail"
+    assert report.reasons == ("E_CHIP_READ_FAILED", "E_CHIP_CARD_REMOVED")
+    reader = gate.reader
+    assert isinstance(reader, FixtureCardReader) and reader.reads == 2  # retried once
+    assert pulses(gate) == 0
+
+
+def test_audit_chain_covers_every_decision(gate: Gate) -> None:
+    tap(gate, "an", "high")
+    tap(gate, "binh", "low")
+    report = gate.store.verify_audit()
+    assert report.ok
+    assert report.rows == 1 + 1 + 2 + 1  # roster import, An's decision, gate opened + passage, Binh's decision
+
+
+def test_run_loop_stops_after_current_candidate(gate: Gate) -> None:
+    reader = gate.reader
+    assert isinstance(reader, FixtureCardReader)
+
+    async def go() -> list[CandidateReport]:
+        stop = asyncio.Event()
+        done: list[CandidateReport] = []
+
+        def on_report(report: CandidateReport) -> None:
+            done.append(report)
+            stop.set()  # a SIGTERM arriving while this candidate was in progress
+
+        gate.lane.on_report = on_report
+        reader.tap("an")
+        await asyncio.wait_for(gate.lane.run(stop), timeout=20)
+        return done
+
+    done = asyncio.run(go())
+    assert len(done) == 1 and done[0].outcome == "pass" and done[0].passed is True
+    assert events(gate)[0] == "device.status" and events(gate)[-1] == "device.status"
+
+
+def test_fire_release_locks_the_lane(gate: Gate) -> None:
+    turnstile = gate.turnstile
+    reader = gate.reader
+    assert isinstance(turnstile, VirtualTurnstile) and isinstance(reader, FixtureCardReader)
+    turnstile.set_fire_release(True)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        reader.tap("an")
+        task = asyncio.create_task(gate.lane.run(stop))
+        await asyncio.sleep(1.5)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    asyncio.run(go())
+    assert not gate.store.is_admitted("SES1", "SBD-1")
+    rows = [json.loads(r.payload) for r in gate.store.outbox_pending(100)]
+    assert any(r["event_type"] == "device.status" and r["state"] == "locked" for r in rows)
+
+
+def test_clock_going_backwards_is_reported(gate: Gate) -> None:
+    gate.lane._last_wall += 3600
+    asyncio.run(gate.lane.check_clock())
+    faults = [json.loads(r.payload) for r in gate.store.outbox_pending(10)]
+    assert faults[-1]["event_type"] == "device.fault" and faults[-1]["code"] == "E_CLOCK_BACKWARDS"
