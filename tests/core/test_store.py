@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 from pathlib import Path
@@ -144,11 +145,15 @@ def test_disk_full_is_typed_and_atomic(store: Store) -> None:
     pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
     store._conn.execute(f"PRAGMA max_page_count = {pages}")
     before = (store.outbox_backlog(), store.verify_audit().rows)
-    with pytest.raises(StoreError) as info:
+
+    def fill() -> None:
         for i in range(200):
             store.append_event(
                 DeviceStatus.model_validate({**BASE, "state": "ready", "details": {"pad": "x" * 2000, "i": str(i)}})
             )
+
+    with pytest.raises(StoreError) as info:
+        fill()
     assert info.value.code == "E_STORE_DISK_FULL"
     assert "free space" in info.value.remedy
     after = (store.outbox_backlog(), store.verify_audit().rows)
@@ -208,8 +213,6 @@ def test_roster_replace_upsert_and_digest(store: Store) -> None:
 
 
 def test_remote_admission_and_commands(store: Store) -> None:
-    import datetime as dt
-
     now = dt.datetime.now(dt.UTC)
     assert store.record_remote_admission("SES1", "C9", "lane-2", "e1", now)
     assert not store.record_remote_admission("SES1", "C9", "lane-3", "e2", now)
