@@ -24,23 +24,8 @@ MOSQUITTO = shutil.which("mosquitto") or next(
     (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
 )
 
-ACL_TEXT = """\
-# operator identities (explicit users)
-user central-ops
-topic write examgate/v1/+/+/cmd/#
-topic read examgate/v1/#
-
-user ingest
-topic read examgate/v1/+/+/events/#
-topic read $share/+/examgate/v1/+/+/events/#
-
-# every gate: username = gate_id (certificate CN or password user)
-pattern write examgate/v1/+/%u/events/#
-pattern write examgate/v1/+/%u/status
-pattern write examgate/v1/+/%u/reply/#
-pattern read examgate/v1/+/%u/cmd/#
-pattern read examgate/v1/+/+/events/candidate.admitted
-"""
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "central"
+ACL_FILE = DEPLOY / "acl"
 
 
 def free_port() -> int:
@@ -126,21 +111,23 @@ def make_pki(folder: Path, clients: tuple[str, ...]) -> Pki:
 class Mosquitto:
     """One broker process with three listeners: plain (anonymous), mTLS (CN = username, ACL), TLS + password (ACL)."""
 
-    def __init__(self, pki_clients: tuple[str, ...] = ("gate-a", "gate-b", "central-ops", "ingest")) -> None:
+    def __init__(
+        self, pki_clients: tuple[str, ...] = ("gate-a", "gate-b", "central-ops", "ingest"), *, sample: bool = False
+    ) -> None:
         assert MOSQUITTO is not None
         self.dir = Path(tempfile.mkdtemp(prefix="examgate-mosq-"))
         self.pki = make_pki(self.dir, pki_clients)
         self.port = free_port()
         self.tls_port = free_port()
         self.pw_port = free_port()
-        (self.dir / "acl").write_text(ACL_TEXT)
+        shutil.copyfile(ACL_FILE, self.dir / "acl")  # the committed sample ACL, as-is
         self.passwords = {"gate-p": "gate-p-secret", "central-ops": "ops-secret"}
         pwfile = self.dir / "passwd"
         pwfile.write_text("")
         for user, password in self.passwords.items():
             subprocess.run(["mosquitto_passwd", "-b", str(pwfile), user, password], check=True, capture_output=True)
         self.config = self.dir / "mosquitto.conf"
-        self.config.write_text(self._config_text())
+        self.config.write_text(self._sample_text() if sample else self._config_text())
         self.log = self.dir / "mosquitto.log"
         if os.geteuid() == 0:
             try:
@@ -190,6 +177,19 @@ allow_anonymous false
 password_file {d}/passwd
 acl_file {d}/acl
 """
+
+    def _sample_text(self) -> str:
+        """deploy/central/mosquitto.conf with this instance's paths and ports."""
+        d = self.dir
+        text = (DEPLOY / "mosquitto.conf").read_text()
+        text = text.replace("/etc/mosquitto/examgate/ca.crt", str(self.pki.ca))
+        text = text.replace("/etc/mosquitto/examgate/server.crt", str(self.pki.server_cert))
+        text = text.replace("/etc/mosquitto/examgate/server.key", str(self.pki.server_key))
+        text = text.replace("/etc/mosquitto/examgate/", f"{d}/").replace("/var/lib/mosquitto/", f"{d}/")
+        text = text.replace("log_dest syslog", f"log_dest file {d}/mosquitto.log")
+        text = text.replace("listener 8883\n", f"listener {self.tls_port} 127.0.0.1\n")
+        text = text.replace("listener 8884\n", f"listener {self.pw_port} 127.0.0.1\n")
+        return text.replace("listener 1883 127.0.0.1", f"listener {self.port} 127.0.0.1")
 
     @property
     def url(self) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from mqtt_broker import Mosquitto
+from mqtt_broker import MOSQUITTO, Mosquitto
 from mqtt_helpers import SITE, Collector, StoreTarget, status_event, wait_until
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
@@ -154,3 +154,31 @@ def test_wrong_password_is_refused(broker: Mosquitto, tmp_path: Path) -> None:
     finally:
         link.stop()
         store.close()
+
+
+def test_sample_central_config_runs_and_enforces_identity(tmp_path: Path) -> None:
+    """deploy/central/mosquitto.conf (paths/ports substituted) starts; gates publish only as themselves."""
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto binary not installed")
+    sample = Mosquitto(sample=True)
+    try:
+        sample.start()
+        store = Store.open(tmp_path / "s.db", synchronous="NORMAL")
+        store.append_event(status_event(1, gate_id="gate-b"))
+        good = tls_link(sample, store, "gate-b", "gate-b")
+        good.start()
+        try:
+            assert wait_until(lambda: store.outbox_backlog() == 0, 10), (good.metrics(), sample.log_text()[-1500:])
+        finally:
+            good.stop()
+        store.append_event(status_event(2, gate_id="gate-b"))
+        impostor = tls_link(sample, store, "gate-b", "gate-a")
+        impostor.start()
+        try:
+            assert wait_until(lambda: impostor.metrics().failed >= 1, 10)
+            assert store.outbox_backlog() == 1
+        finally:
+            impostor.stop()
+        store.close()
+    finally:
+        sample.cleanup()
