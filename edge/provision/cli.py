@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from edge.cli.common import EXIT_ERROR, EXIT_OK
 from edge.errors import ExamGateError
 from edge.provision.certs import import_cert
 from edge.provision.initialise import provision_init
@@ -40,7 +41,7 @@ def _emit(payload: dict[str, object]) -> None:
 def _fail(exc: ExamGateError) -> int:
     _emit({"ok": False, "error": exc.to_dict()})
     print(f"error: {exc}\nremedy: {exc.remedy}", file=sys.stderr)
-    return 2
+    return EXIT_ERROR
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def _init(args: argparse.Namespace) -> int:
     except ExamGateError as exc:
         return _fail(exc)
     _emit(report)
-    return 0
+    return EXIT_OK
 
 
 def _import_cert(args: argparse.Namespace) -> int:
@@ -65,4 +66,4 @@ def _import_cert(args: argparse.Namespace) -> int:
     except ExamGateError as exc:
         return _fail(exc)
     _emit(report)
-    return 0
+    return EXIT_OK

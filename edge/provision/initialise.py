@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from edge.config import AppConfig
-from edge.mqtt.settings import MqttSettings
 from edge.provision import identity
 from edge.provision.errors import ProvisionError
 from edge.provision.layout import (
@@ -67,13 +66,7 @@ def render_config(template: str, layout: Layout, site_id: str, gate_id: str, bro
 
 def validate_config_text(text: str) -> None:
     try:
-        data: dict[str, Any] = tomllib.loads(text)
-        if "mqtt" in AppConfig.model_fields:
-            AppConfig.model_validate(data)
-        else:  # the [mqtt] section is validated on its own until AppConfig carries it
-            mqtt = data.pop("mqtt", {})
-            AppConfig.model_validate(data)
-            MqttSettings.model_validate(mqtt)
+        AppConfig.model_validate(tomllib.loads(text))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         first = str(exc).splitlines()[:6]
         raise ProvisionError(

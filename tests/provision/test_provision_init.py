@@ -16,8 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from edge.config import AppConfig
-from edge.mqtt.settings import MqttSettings
+from edge.config import load_config
 from edge.provision.cli import register
 from edge.provision.errors import ProvisionError
 from edge.provision.initialise import provision_init
@@ -65,12 +64,12 @@ def test_init_creates_identity_config_and_units_with_safe_modes(tmp_path: Path) 
     assert [a.value for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)] == ["hcm-01-lane-2"]
     assert csr.public_key() == key.public_key()
 
-    data = tomllib.loads(layout.config.read_text(encoding="utf-8"))
-    assert data["site"] == {"site_id": "hcm-01", "gate_id": "lane-2"}
-    mqtt = MqttSettings.model_validate(data.pop("mqtt"))
-    assert mqtt.broker_url == BROKER
-    assert mqtt.key_file == Path("/run/credentials/examgate.service/mqtt-client-key")
-    cfg = AppConfig.model_validate(data)
+    cfg = load_config(layout.config, environ={})  # the daemon's own loader
+    assert (cfg.site.site_id, cfg.site.gate_id) == ("hcm-01", "lane-2")
+    assert cfg.mqtt is not None
+    assert cfg.mqtt.broker_url == BROKER
+    assert cfg.mqtt.key_file == Path("/run/credentials/examgate.service/mqtt-client-key")
+    assert cfg.privacy.key_file == Path("/run/credentials/examgate.service/data-key")
     assert cfg.turnstile.kind == "gpio"
     assert cfg.camera.kind == "picamera2"
 
@@ -196,7 +195,7 @@ def test_cli_prints_json_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFi
     assert _cli(argv) == 0
     assert json.loads(capsys.readouterr().out)["changed"] > 0
     bad = ["provision", "init", "--site", "bad id", "--gate", "g", "--broker", BROKER, "--root", str(tmp_path)]
-    assert _cli(bad) == 2
+    assert _cli(bad) == 3  # EXIT_ERROR: an ExamGateError stopped the command
     failed = json.loads(capsys.readouterr().out)
     assert failed["ok"] is False
     assert failed["error"]["code"] == "E_PROVISION_BAD_ID"

@@ -48,7 +48,7 @@ def test_lane_service_shape() -> None:
     assert d["Service.Type"] == ["notify"]
     assert d["Service.WatchdogSec"] == ["30s"]
     assert d["Service.Restart"] == ["on-failure"]
-    assert d["Service.ExecStart"][0].startswith(INSTALLED_BINARY + " run ")
+    assert d["Service.ExecStart"][0].startswith(INSTALLED_BINARY + " daemon --config ")
     assert d["Service.User"] == ["examgate"]
     assert d["Service.SupplementaryGroups"] == ["video gpio dialout"]
     assert d["Service.DevicePolicy"] == ["closed"]
