@@ -6,21 +6,30 @@ vocabulary: card gone → ``CardRemovedError``, any other link failure → ``Chi
 
 from __future__ import annotations
 
-from edge.identity.emrtd.errors import CardRemovedError, ChipCommunicationError
+import time
+
+from edge.identity.emrtd.errors import CardRemovedError, ChipCommunicationError, ChipTimeoutError
 from firmware_bridge.pn532.driver import Pn532, Target
 from firmware_bridge.pn532.errors import Pn532Error, TargetGoneError, TargetTimeoutError
 
 
 class Pn532ApduChannel:
-    """APDUs to one activated target. ``apdus`` counts exchanges (for timings and the bench)."""
+    """APDUs to one activated target. ``apdus`` counts exchanges (for timings and the bench).
 
-    def __init__(self, driver: Pn532, target: Target) -> None:
+    ``deadline`` (a ``time.monotonic()`` value) bounds a whole card read: an APDU started after it raises
+    ``ChipTimeoutError``; each single exchange is bounded by the driver's own timeout.
+    """
+
+    def __init__(self, driver: Pn532, target: Target, *, deadline: float | None = None) -> None:
         self._driver = driver
         self.target = target
+        self.deadline = deadline
         self.apdus = 0
 
     def transmit(self, apdu: bytes) -> bytes:
         """Send one command APDU, return the response including SW1 SW2."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise ChipTimeoutError(f"the card read ran out of time after {self.apdus} APDUs")
         self.apdus += 1
         try:
             response = self._driver.in_data_exchange(self.target.tg, apdu)

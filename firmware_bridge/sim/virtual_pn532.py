@@ -14,7 +14,6 @@ UART timing (each byte costs 10 bit times at the current baud).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import select
@@ -23,7 +22,7 @@ import threading
 import time
 import tty
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from firmware_bridge.pn532.errors import FrameError
 from firmware_bridge.pn532.frames import (
@@ -34,6 +33,7 @@ from firmware_bridge.pn532.frames import (
     FrameDecoder,
     encode_response,
 )
+from firmware_bridge.sim.vchip.card import CardGone, VirtualCard
 
 log = logging.getLogger(__name__)
 
@@ -52,28 +52,8 @@ STATUS_BAD_CONTEXT = 0x27
 MI_BIT = 0x40
 
 
-class VirtualCard(Protocol):
-    """The card side (see ``firmware_bridge.sim.vchip.card``)."""
-
-    uid: bytes
-    ats: bytes
-
-    def process_apdu(self, apdu: bytes) -> bytes: ...
-
-    def reset(self) -> None: ...
-
-
-class CardGoneError(Exception):
-    """Raised by ``process_apdu`` of test cards to say the card left; ``vchip``'s ``CardGone`` works as well."""
-
-
-def _card_gone_types() -> tuple[type[BaseException], ...]:
-    try:  # the virtual chip is optional here: test cards raise CardGoneError
-        card_module = importlib.import_module("firmware_bridge.sim.vchip.card")
-    except ImportError:
-        return (CardGoneError,)
-    card_gone: type[BaseException] = card_module.CardGone
-    return (CardGoneError, card_gone)
+class CardGoneError(CardGone):
+    """Test cards may raise this (or ``CardGone`` itself) from ``process_apdu`` to leave the field."""
 
 
 @dataclass
@@ -122,7 +102,6 @@ class VirtualPn532:
         self.stats = VirtualPn532Stats()
         self.present = card is not None
         self.slave_path = ""
-        self._gone_types = _card_gone_types()
         self._decoder = FrameDecoder()
         self._active_tg: int | None = None
         self._tx_parts = bytearray()
@@ -369,7 +348,7 @@ class VirtualPn532:
         self.stats.apdus += 1
         try:
             response = card.process_apdu(apdu)
-        except self._gone_types:
+        except CardGone:
             self.remove()
             return bytes([STATUS_TIMEOUT])
         if self.endless_chain:

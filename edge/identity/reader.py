@@ -1,0 +1,251 @@
+"""The lane's ``CardReader`` on a PN532 (config kind ``pn532``): poll for a card, read and verify its chip.
+
+A read is: ISO 14443-4 channel through the PN532 → ``EmrtdSession`` (PACE or BAC, secure messaging, EF.COM,
+DG1, DG2, DG13, DG14/CA, DG15/AA, EF.SOD) → LDS parsers → passive authentication against the CSCA trust store.
+``read_verified`` returns everything (for ``examgate chip read``); ``read`` maps it onto ``ChipIdentity``.
+The full name comes from DG13 field 2 (Vietnamese, with diacritics) when the card has it, else from DG1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.device_config import Pn532ReaderConfig
+from edge.devices import AccessKey, CardTap, ChipIdentity, CloneCheckStatus
+from edge.errors import DeviceError
+from edge.identity.dg2 import FaceImage, parse_dg2
+from edge.identity.dg13 import Dg13, Dg13Error, parse_dg13
+from edge.identity.emrtd.errors import CardRemovedError, ChipError, MalformedResponseError
+from edge.identity.emrtd.session import FILE_IDS, EmrtdSession, ReadResult
+from edge.identity.mrz import Mrz, mask_id, parse_dg1
+from edge.identity.passive_auth import PassiveAuthResult, verify_passive
+from edge.identity.sod import parse_sod
+from edge.identity.trust_store import TrustStore
+from firmware_bridge.pn532.channel import Pn532ApduChannel
+from firmware_bridge.pn532.driver import Pn532, Target
+from firmware_bridge.pn532.errors import Pn532Error, Pn532TimeoutError
+from firmware_bridge.pn532.transport import Pn532Transport, SerialPort, open_serial
+
+log = logging.getLogger(__name__)
+
+PN532_IC = 0x32
+POLL_PAUSE_S = 0.05
+READ_FILES = ("COM", "DG1", "DG2", "DG13", "DG14", "DG15", "SOD")
+
+
+class NoCardError(ChipError):
+    code = "E_CHIP_NO_CARD"
+    remedy = "place the card flat on the reader and hold it there until the gate beeps"
+
+
+@dataclass(frozen=True)
+class VerifiedRead:
+    """One chip read, parsed and verified (``dg13`` is None when the card has no usable DG13)."""
+
+    session: ReadResult
+    mrz: Mrz
+    dg13: Dg13 | None
+    face: FaceImage
+    passive_auth: PassiveAuthResult
+    timings_ms: dict[str, float]
+
+    @property
+    def full_name(self) -> str:
+        if self.dg13 is not None and self.dg13.full_name:
+            return self.dg13.full_name
+        return self.mrz.full_name
+
+    @property
+    def personal_id(self) -> str:
+        for candidate in (self.mrz.personal_id, self.dg13.id_number if self.dg13 else None):
+            if candidate and candidate.isdigit() and len(candidate) == 12:
+                return candidate
+        raise MalformedResponseError("the chip holds no 12-digit personal ID (neither in DG1 nor in DG13)")
+
+    @property
+    def clone_check(self) -> CloneCheckStatus:
+        statuses = (self.session.chip_auth, self.session.active_auth)
+        if "failed" in statuses:
+            return "failed"
+        if "valid" in statuses:
+            return "valid"
+        return "not_supported"
+
+    def to_chip_identity(self) -> ChipIdentity:
+        return ChipIdentity(
+            personal_id=self.personal_id,
+            document_number=self.mrz.document_number,
+            full_name=self.full_name,
+            birth_date=self.mrz.birth_date,
+            sex=self.mrz.sex,
+            expiry_date=self.mrz.expiry_date,
+            face_image=self.face.data,
+            face_format=self.face.format,
+            access_protocol=self.session.access_protocol,
+            passive_auth=self.passive_auth.status,
+            clone_check=self.clone_check,
+            timings_ms=dict(self.timings_ms),
+        )
+
+
+def verify_read(session: ReadResult, trust: TrustStore, at: dt.datetime) -> VerifiedRead:
+    """Parse DG1/DG2/DG13/SOD of a session read and run passive authentication over every DG read."""
+    started = time.perf_counter()
+    files = session.files
+    mrz = parse_dg1(files["DG1"], today=at.date())
+    face = parse_dg2(files["DG2"])
+    dg13 = None
+    if "DG13" in files:
+        try:
+            dg13 = parse_dg13(files["DG13"])
+        except Dg13Error as exc:
+            log.warning("DG13 unusable, using DG1 for the name: %s", exc.code)
+    parsed_ms = (time.perf_counter() - started) * 1000
+    sod = parse_sod(files["SOD"])
+    dg_bytes = {FILE_IDS[name] - 0x0100: data for name, data in files.items() if name.startswith("DG")}
+    passive = verify_passive(sod, dg_bytes, trust, at)
+    timings = dict(session.timings_ms)
+    timings["session"] = timings.pop("total", 0.0)
+    timings["parse"] = parsed_ms
+    timings["passive_auth"] = (time.perf_counter() - started) * 1000 - parsed_ms
+    return VerifiedRead(session, mrz, dg13, face, passive, timings)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Pn532CardReader:
+    """``edge.devices.CardReader`` on a PN532. Opens the port lazily and reconnects after a link failure."""
+
+    def __init__(
+        self,
+        config: Pn532ReaderConfig,
+        *,
+        trust: TrustStore | None = None,
+        open_port: Callable[[str, int], SerialPort] = open_serial,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        self.config = config
+        if trust is None:
+            trust = TrustStore.load(config.csca_dir) if config.csca_dir else TrustStore.from_certificates([])
+        self.trust = trust
+        self._open_port = open_port
+        self._clock = clock
+        self._driver: Pn532 | None = None
+        self._target: Target | None = None
+        self.last_channel: Pn532ApduChannel | None = None
+
+    # ------------------------------------------------------------------ connection
+    def _connect_at(self, baud: int) -> Pn532:
+        driver = Pn532(Pn532Transport(self._open_port(self.config.port, baud)))
+        try:
+            driver.wake_up()
+            self._check_chip(driver)
+            driver.set_max_retries(passive_activation=0x01)
+            if self.config.target_baud != baud:
+                driver.set_serial_baud_rate(self.config.target_baud)
+                driver.get_firmware_version()  # proves the link at the new speed
+        except Exception:
+            driver.transport.close()
+            raise
+        return driver
+
+    def _check_chip(self, driver: Pn532) -> None:
+        version = driver.get_firmware_version()
+        if version.ic != PN532_IC:
+            raise DeviceError(f"the device on {self.config.port} is not a PN532 (IC 0x{version.ic:02X})")
+
+    def connect(self) -> Pn532:
+        """The driver, connected and configured. A PN532 left at the target speed by an earlier run is found too."""
+        if self._driver is not None:
+            return self._driver
+        speeds = list(dict.fromkeys((self.config.baud, self.config.target_baud)))
+        for i, baud in enumerate(speeds):
+            try:
+                self._driver = self._connect_at(baud)
+                log.info("PN532 on %s at %d baud", self.config.port, self._driver.transport.baud)
+                return self._driver
+            except Pn532TimeoutError:
+                if i == len(speeds) - 1:
+                    raise
+                log.info("no answer from the PN532 at %d baud, trying %d", baud, speeds[i + 1])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        if self._driver is not None:
+            try:
+                self._driver.transport.close()
+            finally:
+                self._driver = None
+                self._target = None
+
+    def _drop_link(self) -> None:
+        """After a link failure: forget the connection so the next call starts over (wake-up included)."""
+        self.close()
+
+    # ------------------------------------------------------------------ CardReader
+    def poll(self, timeout_s: float) -> CardTap | None:
+        deadline = time.monotonic() + timeout_s
+        try:
+            driver = self.connect()
+            while True:
+                target = driver.poll()
+                if target is not None:
+                    self._target = target
+                    return CardTap(uid=target.uid)
+                if time.monotonic() + POLL_PAUSE_S >= deadline:
+                    return None
+                time.sleep(POLL_PAUSE_S)
+        except Pn532Error:
+            self._drop_link()
+            raise
+
+    def read(self, tap: CardTap, key: AccessKey | None) -> ChipIdentity:
+        return self.read_verified(tap, key).to_chip_identity()
+
+    def read_verified(self, tap: CardTap, key: AccessKey | None) -> VerifiedRead:
+        """Read the tapped card (it must still be in the field) and verify it."""
+        started = time.perf_counter()
+        try:
+            driver = self.connect()
+            target = self._target
+            if target is None or target.uid != tap.uid:
+                target = driver.poll()
+                if target is None:
+                    raise NoCardError("no card on the reader")
+                if target.uid != tap.uid:
+                    raise CardRemovedError("a different card is on the reader now")
+        except Pn532Error:
+            self._drop_link()
+            raise
+        channel = Pn532ApduChannel(driver, target, deadline=time.monotonic() + self.config.read_timeout_s)
+        self.last_channel = channel
+        try:
+            session = EmrtdSession(channel, key or AccessKey(), max_chunk_bytes=self.config.max_read_bytes)
+            result = session.read(READ_FILES)
+        finally:
+            self._release(driver)
+        verified = verify_read(result, self.trust, self._clock())
+        verified.timings_ms["total"] = (time.perf_counter() - started) * 1000
+        log.info(
+            "chip read: %s, id %s, %d APDUs, passive auth %s, %.0f ms",
+            result.access_protocol,
+            mask_id(verified.mrz.personal_id or verified.mrz.document_number),
+            result.apdus,
+            verified.passive_auth.status,
+            verified.timings_ms["total"],
+        )
+        return verified
+
+    def _release(self, driver: Pn532) -> None:
+        self._target = None
+        try:
+            driver.in_release(0)
+        except Pn532Error as exc:
+            log.info("InRelease failed (%s); reconnecting on the next poll", exc.code)
+            self._drop_link()
