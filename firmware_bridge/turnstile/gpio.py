@@ -130,6 +130,11 @@ class GpioTurnstile:
         # Outside the lock: closing an input may wait for its callback thread, which takes the lock.
         self._close_devices()
 
+    def relay_engaged(self, direction: Direction) -> bool:
+        """Whether the direction's relay is closed right now (for self-test and hardware tests)."""
+        relay = self._relays.get(direction)
+        return bool(relay is not None and not self._closed and relay.value)
+
     def describe(self) -> dict[str, Any]:
         """What self-test output shows about this turnstile (pins, levels, failure mode)."""
         cfg = self._cfg

@@ -160,6 +160,7 @@ def test_fire_loop_opening_holds_both_relays_and_stops_admissions(factory: MockF
     assert status.fire_release is True
     assert factory.pin(ENTRY).state is True
     assert factory.pin(EXIT).state is True
+    assert gate.relay_engaged("entry") is True
     with pytest.raises(TurnstileError) as err:
         gate.release()
     assert err.value.code == "E_TURNSTILE_FIRE_RELEASE"
