@@ -265,3 +265,23 @@ def test_chip_auth_detects_clone(make_card: MakeCard, make_document: Callable[..
     assert result.chip_auth == "failed"
     assert result.recoveries == 2  # two attempts, each followed by a fresh PACE
     assert result.files["DG1"] == card.identity.files[0x0101]  # the read itself still completes
+
+
+def test_persistent_mac_failure_gives_sm_error_after_bounded_retries(make_card: MakeCard) -> None:
+    card = make_card()
+    original = card.process_apdu
+    pace_runs = {"n": 0}
+
+    def bad_macs(apdu: bytes) -> bytes:
+        response = original(apdu)
+        if apdu[1] == 0x22:
+            pace_runs["n"] += 1
+        if b"\x8e\x08" in response and len(response) > 12:  # every protected answer: break its checksum
+            response = response[:-3] + bytes((response[-3] ^ 0x01,)) + response[-2:]
+        return response
+
+    card.process_apdu = bad_macs  # type: ignore[method-assign]
+    with pytest.raises(ChipError) as info:
+        EmrtdSession(MemoryChannel(card), CAN_KEY, max_recoveries=2).read()
+    assert info.value.code == "E_CHIP_SM_FAILED"
+    assert pace_runs["n"] == 3  # the first PACE and two recoveries, then it gives up

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +202,20 @@ def test_builder_keeps_jpeg_bytes(tmp_path: Path) -> None:
     )
     dg2 = identity_from_json(document).files[0x0102]
     assert buffer.getvalue() in dg2
+
+
+def test_builder_module_entry_point(tmp_path: Path, face: Path) -> None:
+    out = tmp_path / "module.json"
+    argv = ["--name", "Phạm D", "--id", "001099012345", "--birth", "1999-01-01", "--expiry", "2039-01-01"]
+    argv += ["--sex", "F", "--face", str(face), "--out", str(out), "--no-pace"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "firmware_bridge.sim.identity_builder", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert "011C" not in document["files"]  # BAC-only chip
+    assert json.loads(completed.stdout)["can"] == "012345"
