@@ -138,6 +138,7 @@ class Pn532CardReader:
         self._clock = clock
         self._driver: Pn532 | None = None
         self._target: Target | None = None
+        self._last_read_uid: bytes | None = None
         self.last_channel: Pn532ApduChannel | None = None
 
     # ------------------------------------------------------------------ connection
@@ -190,12 +191,16 @@ class Pn532CardReader:
 
     # ------------------------------------------------------------------ CardReader
     def poll(self, timeout_s: float) -> CardTap | None:
+        """A new card in the field. A card read successfully is not reported again until it has left the field
+        (polls find no card), so a card left lying on the reader is read once."""
         deadline = time.monotonic() + timeout_s
         try:
             driver = self.connect()
             while True:
                 target = driver.poll()
-                if target is not None:
+                if target is None:
+                    self._last_read_uid = None
+                elif target.uid != self._last_read_uid:
                     self._target = target
                     return CardTap(uid=target.uid)
                 if time.monotonic() + POLL_PAUSE_S >= deadline:
@@ -230,6 +235,7 @@ class Pn532CardReader:
             result = session.read(READ_FILES)
         finally:
             self._release(driver)
+        self._last_read_uid = target.uid
         verified = verify_read(result, self.trust, self._clock())
         verified.timings_ms["total"] = (time.perf_counter() - started) * 1000
         log.info(

@@ -69,6 +69,9 @@ class Pn532Transport:
         max_nacks: int = 3,
     ) -> None:
         self._port = port
+        # A short fixed read timeout: set once, since changing it re-configures the port (tcsetattr).
+        if port.timeout != _POLL_S:
+            port.timeout = _POLL_S
         self.ack_timeout_s = ack_timeout_s
         self.max_resends = max_resends
         self.max_nacks = max_nacks
@@ -95,11 +98,9 @@ class Pn532Transport:
         self.bytes_out += len(data)
 
     def _read_some(self, deadline: float) -> bool:
-        """Read what arrives before ``deadline`` (at most one poll interval); True when bytes came."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        """Read what arrives within one poll interval (``_POLL_S``); True when bytes came."""
+        if deadline <= time.monotonic():
             return False
-        self._port.timeout = min(remaining, _POLL_S)
         try:
             chunk = self._port.read(max(1, self._port.in_waiting))
         except OSError as exc:

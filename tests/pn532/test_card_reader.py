@@ -106,6 +106,33 @@ def test_full_read_with_can(virtual: VirtualPn532, trust: TrustStore, identity_f
     reader.close()
 
 
+def test_card_left_on_the_reader_is_read_once(virtual: VirtualPn532) -> None:
+    reader = make_reader(virtual)
+    tap = reader.poll(2.0)
+    assert tap is not None
+    reader.read(tap, AccessKey(can=CAN))
+    assert reader.poll(0.3) is None  # still in the field, already read
+    card = virtual.card
+    assert card is not None
+    virtual.remove()
+    assert reader.poll(0.1) is None  # the field is empty: the next card counts as new
+    virtual.insert(card)
+    again = reader.poll(2.0)
+    assert again is not None
+    assert again.uid == tap.uid
+    reader.close()
+
+
+def test_failed_read_does_not_hide_the_card(virtual: VirtualPn532) -> None:
+    reader = make_reader(virtual)
+    tap = reader.poll(2.0)
+    assert tap is not None
+    with pytest.raises(AccessDeniedError):
+        reader.read(tap, AccessKey(can="999999"))
+    assert reader.poll(1.0) is not None
+    reader.close()
+
+
 def test_read_without_trust_anchor(virtual: VirtualPn532) -> None:
     reader = make_reader(virtual)
     tap = reader.poll(2.0)
