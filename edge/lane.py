@@ -338,14 +338,6 @@ class Lane:
         model_version: str | None,
     ) -> None:
         subject = Subject(candidate_id=entry.candidate_id if entry else None, id_masked=report.id_masked)
-        await asyncio.to_thread(
-            self.store.record_attempt,
-            report.attempt_id,
-            self.settings.session_id,
-            subject.candidate_id,
-            subject.id_masked,
-            "chip",
-        )
         fields = {
             **self._event_base(),
             "attempt_id": report.attempt_id,
@@ -376,6 +368,7 @@ class Lane:
                 thresholds_version=self.settings.thresholds_version,
                 model_version=model_version,
                 gate_id=self.settings.gate_id,
+                id_masked=subject.id_masked,
             )
         )
 

@@ -180,13 +180,25 @@ class Store:
     def record_attempt(
         self, attempt_id: str, session_id: str | None, candidate_id: str | None, id_masked: str | None, credential: str
     ) -> None:
+        """Record an attempt on its own (``record_decision`` records it too, in the decision's transaction)."""
         with self._lock, transaction(self._conn, self._path) as c:
-            c.execute(
-                "INSERT INTO attempts (attempt_id, session_id, candidate_id, id_masked, credential, started_at) "
-                "VALUES (?,?,?,?,?,?) ON CONFLICT(attempt_id) DO UPDATE SET session_id = excluded.session_id, "
-                "candidate_id = excluded.candidate_id, id_masked = excluded.id_masked",
-                (attempt_id, session_id, candidate_id, id_masked, credential, now_iso()),
-            )
+            self._upsert_attempt(c, attempt_id, session_id, candidate_id, id_masked, credential)
+
+    @staticmethod
+    def _upsert_attempt(
+        conn: sqlite3.Connection,
+        attempt_id: str,
+        session_id: str | None,
+        candidate_id: str | None,
+        id_masked: str | None,
+        credential: str,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO attempts (attempt_id, session_id, candidate_id, id_masked, credential, started_at) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT(attempt_id) DO UPDATE SET session_id = excluded.session_id, "
+            "candidate_id = excluded.candidate_id, id_masked = excluded.id_masked",
+            (attempt_id, session_id, candidate_id, id_masked, credential, now_iso()),
+        )
 
     def record_decision(
         self,
@@ -201,11 +213,15 @@ class Store:
         thresholds_version: str,
         model_version: str | None,
         gate_id: str,
+        id_masked: str | None = None,
+        credential: str = "chip",
         extra_events: Sequence[Event] = (),
     ) -> None:
-        """Decision row + admission (on pass) + review request (on review) + audit row + outbox, in one transaction."""
+        """Attempt + decision rows, admission (on pass) or review request (on review), audit row and outbox events:
+        one transaction, all or nothing."""
         stamp = _iso(decision.occurred_at)
         with self._lock, transaction(self._conn, self._path) as c:
+            self._upsert_attempt(c, attempt_id, session_id, candidate_id, id_masked, credential)
             c.execute(
                 "INSERT INTO decisions (attempt_id, outcome, reason_codes, face_score, thresholds_version, "
                 "model_version, event_id, decided_at) VALUES (?,?,?,?,?,?,?,?)",

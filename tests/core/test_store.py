@@ -46,7 +46,6 @@ def store(tmp_path: Path) -> Store:
 
 
 def decide(store: Store, attempt: str, outcome: str = "pass", kind: type[Event] = CandidateAdmitted) -> Event:
-    store.record_attempt(attempt, "SES1", "C1", "0010******45", "chip")
     event = decision_event(kind, attempt)
     store.record_decision(
         event,
@@ -59,6 +58,7 @@ def decide(store: Store, attempt: str, outcome: str = "pass", kind: type[Event] 
         thresholds_version="t1",
         model_version="m1",
         gate_id="lane-1",
+        id_masked="0010******45",
     )
     return event
 
