@@ -53,6 +53,7 @@ DEFAULT_FILES = ("COM", "DG1", "DG2", "DG13", "DG14", "DG15", "SOD")
 REQUIRED_FILES = frozenset({"DG1", "DG2", "SOD"})
 MAX_SHORT_OFFSET = 0x7FFF
 HEADER_PROBE_BYTES = 4
+MAX_FILE_BYTES = 1 << 20  # far above any CCCD file (DG2 is 10-20 KB); bounds a card that claims gigabytes
 
 AuthStatus = chip_auth.AuthStatus
 _TRANSIENT = (ChipCommunicationError, SecureMessagingError, MalformedResponseError)
@@ -257,6 +258,8 @@ class EmrtdSession:
             except tlv.TlvError as exc:
                 raise MalformedResponseError(f"{name} does not start with a TLV header: {exc.message}") from exc
         total = value_offset + value_len
+        if total > MAX_FILE_BYTES:
+            raise MalformedResponseError(f"{name} claims {total} bytes, more than the {MAX_FILE_BYTES} allowed")
         data = bytearray(header[:total])
         while len(data) < total:
             data += self._read_chunk(name, len(data), total - len(data))

@@ -285,3 +285,11 @@ def test_persistent_mac_failure_gives_sm_error_after_bounded_retries(make_card: 
         EmrtdSession(MemoryChannel(card), CAN_KEY, max_recoveries=2).read()
     assert info.value.code == "E_CHIP_SM_FAILED"
     assert pace_runs["n"] == 3  # the first PACE and two recoveries, then it gives up
+
+
+def test_absurd_file_length_is_rejected(make_card: MakeCard) -> None:
+    card = make_card()
+    card.identity.files[0x0101] = bytes.fromhex("618480000000") + bytes(64)  # DG1 claiming 2 GiB
+    with pytest.raises(ChipError) as info:
+        EmrtdSession(MemoryChannel(card), CAN_KEY).read(("DG1",))
+    assert info.value.code == "E_CHIP_DATA_MALFORMED"
