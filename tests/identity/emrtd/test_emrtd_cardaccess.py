@@ -86,3 +86,11 @@ def test_unknown_entries_are_kept_aside() -> None:
 def test_malformed(raw: str) -> None:
     with pytest.raises(MalformedResponseError):
         parse_security_infos(bytes.fromhex(raw))
+
+
+def test_best_pace_skips_unsupported_entries() -> None:
+    dh = tlv.encode(0x30, core.ObjectIdentifier("0.4.0.127.0.7.2.2.4.1.2").dump() + b"\x02\x01\x02\x02\x01\x02")
+    infos = parse_security_infos(tlv.encode(0x31, dh + ICAO_CARD_ACCESS[2:]))
+    assert sorted(p.agreement for p in infos.pace) == ["DH", "ECDH"]
+    best = infos.best_pace()
+    assert best is not None and best.parameter_id == 13
