@@ -24,6 +24,7 @@ from edge.identity.emrtd.session import FILE_IDS, EmrtdSession, ReadResult
 from edge.identity.mrz import Mrz, mask_id, parse_dg1
 from edge.identity.passive_auth import PassiveAuthResult, verify_passive
 from edge.identity.sod import parse_sod
+from edge.identity.tlv import TlvError
 from edge.identity.trust_store import TrustStore
 from firmware_bridge.pn532.channel import Pn532ApduChannel
 from firmware_bridge.pn532.driver import Pn532, Target
@@ -102,7 +103,7 @@ def verify_read(session: ReadResult, trust: TrustStore, at: dt.datetime) -> Veri
     if "DG13" in files:
         try:
             dg13 = parse_dg13(files["DG13"])
-        except Dg13Error as exc:
+        except (Dg13Error, TlvError) as exc:
             log.warning("DG13 unusable, using DG1 for the name: %s", exc.code)
     parsed_ms = (time.perf_counter() - started) * 1000
     sod = parse_sod(files["SOD"])

@@ -189,6 +189,17 @@ def test_every_frame_corrupt_is_a_comm_error(files: dict[str, Path]) -> None:
     assert str(document["code"]).startswith("E_PN532_")
 
 
+def test_sim_reader_stops_cleanly_on_sigint(files: dict[str, Path]) -> None:
+    process = subprocess.Popen(
+        [*EXAMGATE, "sim", "reader", "--identity", str(files["pace"])], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("PTY /dev/")
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=10)
+    assert process.returncode == 0
+
+
 def test_sim_reader_rejects_a_broken_identity(files: dict[str, Path]) -> None:
     done = subprocess.run(
         [*EXAMGATE, "sim", "reader", "--identity", str(files["broken"])],

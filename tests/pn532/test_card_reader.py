@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import datetime as dt
 import io
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +18,7 @@ from PIL import Image
 
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey, CardReader, CardTap
-from edge.identity.emrtd.errors import AccessDeniedError, CardRemovedError, ChipTimeoutError
+from edge.identity.emrtd.errors import AccessDeniedError, CardRemovedError, ChipTimeoutError, MalformedResponseError
 from edge.identity.reader import NoCardError, Pn532CardReader
 from edge.identity.trust_store import TrustStore
 from firmware_bridge.pn532.errors import Pn532Error
@@ -141,6 +144,39 @@ def test_read_without_trust_anchor(virtual: VirtualPn532) -> None:
     assert verified.passive_auth.status == "no_trust_anchor"
     assert verified.dg13 is not None
     reader.close()
+
+
+def test_name_falls_back_to_dg1_and_id_is_required(virtual: VirtualPn532) -> None:
+    reader = make_reader(virtual)
+    tap = reader.poll(2.0)
+    assert tap is not None
+    verified = reader.read_verified(tap, AccessKey(can=CAN))
+    reader.close()
+    without_dg13 = dataclasses.replace(verified, dg13=None)
+    assert without_dg13.full_name == "NGUYEN VAN AN"  # DG1, MRZ letters
+    assert without_dg13.personal_id == PERSONAL_ID  # from the MRZ optional data
+    no_id = dataclasses.replace(without_dg13, mrz=dataclasses.replace(verified.mrz, personal_id=None))
+    with pytest.raises(MalformedResponseError):
+        no_id.to_chip_identity()
+
+
+def test_unparsable_dg13_falls_back_and_fails_passive_auth(
+    identity_files: dict[str, Path], trust: TrustStore, tmp_path: Path
+) -> None:
+    document = json.loads(identity_files["pace"].read_text())
+    document["files"]["010D"] = base64.b64encode(bytes.fromhex("6d03020101")).decode()
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(document))
+    with make_virtual(tampered) as sim:
+        reader = make_reader(sim, trust)
+        tap = reader.poll(2.0)
+        assert tap is not None
+        verified = reader.read_verified(tap, AccessKey(can=CAN))
+        reader.close()
+    assert verified.dg13 is None
+    assert verified.full_name == "NGUYEN VAN AN"
+    assert verified.passive_auth.status == "invalid"
+    assert (verified.passive_auth.failed_check, verified.passive_auth.failed_dg) == ("dg_hash", 13)
 
 
 def test_csca_dir_from_config(virtual: VirtualPn532, identity_files: dict[str, Path]) -> None:
