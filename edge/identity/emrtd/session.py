@@ -226,9 +226,13 @@ class EmrtdSession:
 
     def _read_chunk(self, name: str, offset: int, length: int) -> bytes:
         """Read up to ``length`` bytes at ``offset``; shrink on 6700, recover on transient errors."""
+        reselect = False
         while True:
             want = min(length, self._chunk)
             try:
+                if reselect:  # a fresh secure channel starts with the application selected, not the file
+                    self._select_file(name)
+                    reselect = False
                 response = self._read_binary(offset, want)
                 if response.sw == SW_END_OF_FILE and response.data:
                     return response.data
@@ -245,7 +249,7 @@ class EmrtdSession:
                 if self.secure is None:
                     raise
                 self._recover(exc, f"{name} at {offset}")
-                self._select_file(name)
+                reselect = True
 
     def _read_selected(self, name: str) -> bytes:
         header = self._read_chunk(name, 0, HEADER_PROBE_BYTES)
