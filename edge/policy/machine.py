@@ -14,10 +14,9 @@ An event that is not legal in the current phase raises ``PolicyError`` (never a 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from edge.errors import PolicyError
 from edge.policy import reasons as codes
@@ -217,6 +216,10 @@ class LaneState:
     cap_reasons: tuple[str, ...] = ()  # chip findings that cap the outcome at review
     outcome: Outcome | None = None
 
+    def evolve(self, **changes: Any) -> LaneState:
+        """A copy with ``changes`` (several times faster than ``dataclasses.replace`` on the hot path)."""
+        return LaneState(**{**self.__dict__, **changes})
+
 
 def initial_state() -> LaneState:
     return LaneState()
@@ -232,12 +235,12 @@ def _illegal(state: LaneState, event: Input) -> PolicyError:
 def _decide(state: LaneState, outcome: Outcome, reasons: tuple[str, ...]) -> Transition:
     record = RecordDecision(outcome, reasons, state.best_similarity, state.face_attempts)
     if outcome == "pass":
-        nxt = dataclasses.replace(state, phase=Phase.GATE_OPEN, outcome=outcome)
+        nxt = state.evolve(phase=Phase.GATE_OPEN, outcome=outcome)
         return nxt, (record, OpenGate("pass"), WaitPassage())
     if outcome == "review":
-        nxt = dataclasses.replace(state, phase=Phase.AWAITING_REVIEW, outcome=outcome)
+        nxt = state.evolve(phase=Phase.AWAITING_REVIEW, outcome=outcome)
         return nxt, (record, RequestReview(reasons))
-    nxt = dataclasses.replace(state, phase=Phase.DONE, outcome=outcome)
+    nxt = state.evolve(phase=Phase.DONE, outcome=outcome)
     return nxt, (record, Finish(passed=None))
 
 
@@ -246,8 +249,7 @@ def _on_face(state: LaneState, event: FaceCaptured, p: PolicyParams) -> Transiti
     best = state.best_similarity
     if event.similarity is not None and (best is None or event.similarity > best):
         best = event.similarity
-    state = dataclasses.replace(
-        state,
+    state = state.evolve(
         face_attempts=attempts,
         best_similarity=best,
         face_reasons=tuple(dict.fromkeys(state.face_reasons + event.reasons)),
@@ -272,8 +274,8 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
         if phase in (Phase.IDLE, Phase.DONE):
             raise _illegal(state, event)
         if phase == Phase.GATE_OPEN:
-            return dataclasses.replace(state, phase=Phase.DONE), (Finish(passed=None),)
-        nxt = dataclasses.replace(state, phase=Phase.DONE, outcome="fail")
+            return state.evolve(phase=Phase.DONE), (Finish(passed=None),)
+        nxt = state.evolve(phase=Phase.DONE, outcome="fail")
         record = RecordDecision("fail", (codes.LANE_ABORTED, event.reason), state.best_similarity, state.face_attempts)
         return nxt, (record, Finish(passed=None))
 
@@ -286,7 +288,7 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
         if isinstance(event, ChipReadFailed):
             if event.retryable and state.chip_attempts < p.max_chip_attempts:
                 n = state.chip_attempts + 1
-                return dataclasses.replace(state, chip_attempts=n), (ReadChip(n),)
+                return state.evolve(chip_attempts=n), (ReadChip(n),)
             return _decide(state, "fail", (codes.CHIP_READ_FAILED, event.code))
         if isinstance(event, ChipRead):
             caps: list[str] = []
@@ -299,7 +301,7 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
                     return _decide(state, "fail", (reason,))
                 if verdict == "review":
                     caps.append(reason)
-            return dataclasses.replace(state, phase=Phase.LOOKING_UP, cap_reasons=tuple(caps)), (LookupRoster(),)
+            return state.evolve(phase=Phase.LOOKING_UP, cap_reasons=tuple(caps)), (LookupRoster(),)
         raise _illegal(state, event)
 
     if phase == Phase.LOOKING_UP:
@@ -308,7 +310,7 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
         if isinstance(event, RosterFound):
             if event.already_admitted:
                 return _decide(state, "fail", (codes.ANTI_PASSBACK,))
-            return dataclasses.replace(state, phase=Phase.CAPTURING_FACE), (CaptureFace(1),)
+            return state.evolve(phase=Phase.CAPTURING_FACE), (CaptureFace(1),)
         raise _illegal(state, event)
 
     if phase == Phase.CAPTURING_FACE:
@@ -322,9 +324,9 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
                 raise PolicyError("a review needs an operator and a reason", code="E_REVIEW_INCOMPLETE")
             review_record = RecordReview(event.approved, event.operator, event.reason)
             if event.approved:
-                nxt = dataclasses.replace(state, phase=Phase.GATE_OPEN, outcome="pass")
+                nxt = state.evolve(phase=Phase.GATE_OPEN, outcome="pass")
                 return nxt, (review_record, OpenGate("review_approved"), WaitPassage())
-            return dataclasses.replace(state, phase=Phase.DONE, outcome="fail"), (
+            return state.evolve(phase=Phase.DONE, outcome="fail"), (
                 review_record,
                 Finish(passed=None),
             )
@@ -332,9 +334,9 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
 
     if phase == Phase.GATE_OPEN:
         if isinstance(event, PassageConfirmed):
-            return dataclasses.replace(state, phase=Phase.DONE), (Finish(passed=True),)
+            return state.evolve(phase=Phase.DONE), (Finish(passed=True),)
         if isinstance(event, PassageTimedOut):
-            return dataclasses.replace(state, phase=Phase.DONE), (Finish(passed=False),)
+            return state.evolve(phase=Phase.DONE), (Finish(passed=False),)
         raise _illegal(state, event)
 
     raise _illegal(state, event)  # pragma: no cover - every phase is handled above
