@@ -21,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.mqtt.errors import MqttConfigError, MqttError
 from edge.mqtt.settings import MqttSettings
@@ -198,8 +199,8 @@ class MqttConnection:
         with self._lock:
             return len(self._pending)
 
-    def subscribe(self, topic_filter: str, qos: int = 1) -> None:
-        rc, _mid = self.client.subscribe(topic_filter, qos=qos)
+    def subscribe(self, topic_filter: str, qos: int = 1, *, no_local: bool = False) -> None:
+        rc, _mid = self.client.subscribe(topic_filter, options=SubscribeOptions(qos=qos, noLocal=no_local))
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise MqttError(f"subscribe to {topic_filter} failed: {mqtt.error_string(rc)}")
 

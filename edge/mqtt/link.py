@@ -94,13 +94,14 @@ class GateLink:
         connection.publish(self._status_topic, birth.payload(), retain=True)
         connection.subscribe(command_filter(self.site_id, self.gate_id))
         if self._settings.anti_passback:
-            connection.subscribe(admissions_filter(self.site_id))
+            # No Local: the broker does not echo this gate's own admissions back to it
+            connection.subscribe(admissions_filter(self.site_id), no_local=True)
 
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
         parts = parse_topic(message.topic)
         if parts is None or parts.site_id != self.site_id or parts.name is None:
             return
-        if parts.kind == "events" and parts.name == "candidate.admitted":
+        if parts.kind == "events" and parts.name == "candidate.admitted" and parts.gate_id != self.gate_id:
             self.anti_passback.handle(bytes(message.payload))
         elif parts.kind == "cmd" and parts.gate_id == self.gate_id:
             self._worker.submit(self._run_command, parts.name, message)

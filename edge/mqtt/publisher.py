@@ -12,6 +12,7 @@ import functools
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,12 @@ class OutboxPublisher:
         self._check_every_s = check_every_s
         self._cond = threading.Condition()
         self._state = _State()
-        self._last_submitted = 0
+        self._last_fetched = 0  # highest outbox seq taken into the buffer in this process
+        self._buffer: deque[OutboxRowLike] = deque()
+        self._ticks = 0  # bumped on every ack and wake-up
+        self._flush_every = max(1, settings.max_inflight // 2)
+        self._flush_interval_s = 0.05
+        self._last_flush = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._published = 0
@@ -150,8 +156,9 @@ class OutboxPublisher:
         self._flush_acks()
 
     def wake(self) -> None:
-        """Tell the publisher a new event was appended (optional; it also polls)."""
+        """Tell the publisher a new event was appended (optional; it also polls every ``poll_s``)."""
         with self._cond:
+            self._ticks += 1
             self._cond.notify_all()
 
     def drained(self) -> bool:
@@ -185,7 +192,11 @@ class OutboxPublisher:
                 self._state.acked.append(seq)
             else:
                 self._state.failed.append((seq, reason))
-                self._state.retry[seq] = _Retry(due=0.0, attempts=0, row=row)  # due set in _flush_acks
+                attempts = self._state.attempts.get(seq, 0) + 1
+                self._state.attempts[seq] = attempts
+                delay = min(self._settings.backoff_max_s, self._settings.backoff_min_s * 2 ** (attempts - 1))
+                self._state.retry[seq] = _Retry(due=time.monotonic() + delay, attempts=attempts, row=row)
+            self._ticks += 1
             self._cond.notify_all()
 
     # ------------------------------------------------------------------ publisher thread
@@ -198,41 +209,53 @@ class OutboxPublisher:
                 self._stop.wait(self._settings.backoff_min_s)
 
     def _step(self) -> None:
-        self._flush_acks()
         now = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + self._check_every_s
             self._check_alarms()
         if not self._transport.connected.is_set():
+            self._flush_acks()
             self._stop.wait(self._poll_s)
             return
         with self._cond:
+            ticks = self._ticks
+            flush = (
+                len(self._state.acked) >= self._flush_every
+                or bool(self._state.failed)
+                or not self._state.in_flight
+                or now - self._last_flush >= self._flush_interval_s
+            )
+        if flush:
+            # one transaction marks a batch of acks; the window is refilled on every ack regardless, which keeps
+            # both directions of the TCP stream busy (no Nagle/delayed-ACK stalls on the broker's PUBACKs)
+            self._flush_acks()
+            self._last_flush = now
+        with self._cond:
             outstanding = len(self._state.in_flight) + len(self._state.retry)
             free = self._settings.max_inflight - outstanding
-            chunk = max(1, self._settings.max_inflight // 4)
-            if free < chunk and self._state.in_flight:
-                self._cond.wait(self._poll_s)
-                return
-            due = [r for r in self._state.retry.values() if r.due <= now]
-        sent_any = False
-        for retry in sorted(due, key=lambda r: r.row.seq)[: max(free, 0)]:
+            due = sorted((r for r in self._state.retry.values() if r.due <= now), key=lambda r: r.row.seq)
+            unflushed = len(self._state.acked)
+        sent = 0
+        for retry in due[: max(free, 0)]:
             with self._cond:
                 self._state.retry.pop(retry.row.seq, None)
             if self._submit(retry.row):
-                sent_any = True
+                sent += 1
                 free -= 1
-        if free > 0:
-            rows = self._outbox.outbox_pending(outstanding + min(free, self._settings.fetch_batch))
-            fresh = [r for r in rows if r.seq > self._last_submitted][:free]
-            for row in fresh:
-                if not self._submit(row):
-                    break
-                self._last_submitted = row.seq
-                sent_any = True
-        if not sent_any:
+        if free > 0 and not self._buffer:
+            rows = self._outbox.outbox_pending(outstanding + unflushed + self._settings.fetch_batch)
+            self._buffer.extend(r for r in rows if r.seq > self._last_fetched)
+            if self._buffer:
+                self._last_fetched = self._buffer[-1].seq
+        while free > 0 and self._buffer:
+            if not self._submit(self._buffer[0]):
+                break
+            self._buffer.popleft()
+            free -= 1
+            sent += 1
+        if sent == 0:
             with self._cond:
-                if not self._state.acked and not self._state.failed:
-                    self._cond.wait(self._poll_s)
+                self._cond.wait_for(lambda: self._ticks != ticks, timeout=min(self._poll_s, self._flush_interval_s))
 
     def _submit(self, row: OutboxRowLike) -> bool:
         props = publish_properties(expiry_s=self._settings.message_expiry_s, user={"event_id": row.event_id})
@@ -260,14 +283,6 @@ class OutboxPublisher:
         with self._cond:
             acked, self._state.acked = self._state.acked, []
             failed, self._state.failed = self._state.failed, []
-            now = time.monotonic()
-            for seq, _reason in failed:
-                attempts = self._state.attempts.get(seq, 0) + 1
-                self._state.attempts[seq] = attempts
-                delay = min(self._settings.backoff_max_s, self._settings.backoff_min_s * 2 ** (attempts - 1))
-                if seq in self._state.retry:
-                    self._state.retry[seq].due = now + delay
-                    self._state.retry[seq].attempts = attempts
             for seq in acked:
                 self._state.attempts.pop(seq, None)
         if acked:
