@@ -20,7 +20,7 @@ from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
-from edge.identity.sod import Sod, verify_signer_info
+from edge.identity.sod import CERT_ERRORS, Sod, check_certificate, verify_signer_info
 from edge.identity.trust_store import TrustStore, verify_issued_by
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,10 @@ def verify_passive(sod: Sod, dg_bytes: Mapping[int, bytes], trust: TrustStore, a
         return result("invalid", "sod_signature", None, "EF.SOD carries no document signer certificate")
     try:
         ds_cert = x509.load_der_x509_certificate(ds_asn1.dump())
-    except ValueError as exc:
+        check_certificate(ds_cert)
+        ds_subject = ds_cert.subject.rfc4514_string()
+    except CERT_ERRORS as exc:
         return result("invalid", "sod_signature", None, f"document signer certificate is unusable: {exc}")
-    ds_subject = ds_cert.subject.rfc4514_string()
     try:
         verify_signer_info(signer, sod.econtent, ds_cert, sod.econtent_type)
     except InvalidSignature as exc:

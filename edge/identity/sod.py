@@ -9,10 +9,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import ecdsa
+import ecdsa.curves
+import ecdsa.der
+import ecdsa.errors
+import ecdsa.util
 from asn1crypto import algos, cms, core, x509
 from cryptography import x509 as cx509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
@@ -31,6 +36,23 @@ ASN1_ERRORS: tuple[type[Exception], ...] = (
     OverflowError,
     AttributeError,
     UnicodeDecodeError,
+)
+
+# What cryptography raises on a malformed or odd certificate when loading or inspecting it.
+CERT_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    UnsupportedAlgorithm,
+    cx509.InvalidVersion,
+    cx509.DuplicateExtension,
+    cx509.UnsupportedGeneralNameType,
+)
+_ECDSA_KEY_ERRORS: tuple[type[Exception], ...] = (
+    ecdsa.der.UnexpectedDER,
+    ecdsa.curves.UnknownCurveError,
+    ecdsa.errors.MalformedPointError,
+    ValueError,
+    TypeError,
+    ArithmeticError,
 )
 
 
@@ -186,11 +208,12 @@ def _check_signed_attrs(signer: cms.SignerInfo, econtent: bytes, econtent_type: 
     attrs = signer["signed_attrs"]
     if isinstance(attrs, core.Void) or len(attrs) == 0:
         return
-    digest_name = signer["digest_algorithm"]["algorithm"].native
+    digest_name = str(signer["digest_algorithm"]["algorithm"].native)
+    _hash(digest_name)
     digests = [a["values"][0].native for a in attrs if a["type"].native == "message_digest"]
     if len(digests) != 1:
         raise InvalidSignature("signed attributes must hold exactly one messageDigest")
-    if digests[0] != hashlib.new(str(digest_name), econtent).digest():
+    if digests[0] != hashlib.new(digest_name, econtent).digest():
         raise InvalidSignature("messageDigest does not match the signed content")
     types = [a["values"][0].dotted for a in attrs if a["type"].native == "content_type"]
     if econtent_type is not None and types and types[0] != econtent_type:
@@ -204,22 +227,65 @@ def _plain_to_der(signature: bytes) -> bytes:
     return encode_dss_signature(int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big"))
 
 
+def _ecdsa_fallback(cert: cx509.Certificate, signature: bytes, data: bytes, hash_name: str) -> None:
+    """Verify with python-ecdsa: for keys OpenSSL will not load, such as explicit brainpool domain parameters
+    (common in CSCA and DS certificates) or curves like brainpoolP224r1."""
+    spki = x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))["tbs_certificate"][
+        "subject_public_key_info"
+    ]
+    try:
+        key = ecdsa.VerifyingKey.from_der(spki.dump())
+    except _ECDSA_KEY_ERRORS as exc:
+        raise UnsupportedAlgorithm(f"signer key is not usable: {exc}") from exc
+    _hash(hash_name)
+    try:
+        ok = key.verify(signature, data, hashfunc=getattr(hashlib, hash_name), sigdecode=ecdsa.util.sigdecode_der)
+    except (ecdsa.BadSignatureError, *_ECDSA_KEY_ERRORS) as exc:
+        raise InvalidSignature(str(exc)) from exc
+    if not ok:
+        raise InvalidSignature("ECDSA signature does not verify")
+
+
+def verify_ecdsa(cert: cx509.Certificate, signature: bytes, data: bytes, hash_name: str) -> None:
+    """ECDSA (DER signature) with ``cert``'s key; raises ``InvalidSignature`` or ``UnsupportedAlgorithm``."""
+    try:
+        public_key = cert.public_key()
+    except CERT_ERRORS:
+        _ecdsa_fallback(cert, signature, data, hash_name)
+        return
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise InvalidSignature("ECDSA signature but the certificate holds no EC key")
+    public_key.verify(signature, data, ec.ECDSA(_hash(hash_name)))
+
+
+def check_certificate(cert: cx509.Certificate) -> None:
+    """Touch the lazily parsed parts of ``cert`` so that a malformed one fails now (with ``CERT_ERRORS``)."""
+    _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), list(cert.extensions)
+    _ = cert.not_valid_before_utc, cert.not_valid_after_utc, cert.tbs_certificate_bytes, cert.signature
+
+
 def verify_signer_info(
     signer: cms.SignerInfo, econtent: bytes, cert: cx509.Certificate, econtent_type: str | None = None
 ) -> None:
     """Verify one CMS signer over ``econtent`` with ``cert``'s key (messageDigest too).
 
-    Raises ``InvalidSignature`` when it does not verify and ``UnsupportedAlgorithm`` for algorithms we lack.
+    Raises ``InvalidSignature`` when it does not verify (malformed attributes included) and
+    ``UnsupportedAlgorithm`` for algorithms we lack.
     """
+    try:
+        _verify_signer_info(signer, econtent, cert, econtent_type)
+    except (*ASN1_ERRORS, *_ECDSA_KEY_ERRORS) as exc:
+        raise InvalidSignature(f"malformed signer information: {exc}") from exc
+
+
+def _verify_signer_info(
+    signer: cms.SignerInfo, econtent: bytes, cert: cx509.Certificate, econtent_type: str | None
+) -> None:
     _check_signed_attrs(signer, econtent, econtent_type)
     data = signed_bytes(signer, econtent)
     signature = bytes(signer["signature"].native)
     sig_alg = signer["signature_algorithm"]
     digest_name = str(signer["digest_algorithm"]["algorithm"].native)
-    try:
-        public_key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise UnsupportedAlgorithm(f"signer key is not usable: {exc}") from exc
     dotted = sig_alg["algorithm"].dotted
     if dotted in _ECDSA_PLAIN:
         kind, hash_name = "ecdsa_plain", _ECDSA_PLAIN[dotted]
@@ -233,8 +299,6 @@ def verify_signer_info(
         except ValueError:
             hash_name = digest_name  # rsaEncryption / bare ecdsa OIDs name no hash
     if kind in ("ecdsa", "ecdsa_plain"):
-        if not isinstance(public_key, ec.EllipticCurvePublicKey):
-            raise InvalidSignature("ECDSA signature but the certificate holds no EC key")
         if kind == "ecdsa_plain":
             signature = _plain_to_der(signature)
         else:
@@ -242,8 +306,12 @@ def verify_signer_info(
                 decode_dss_signature(signature)
             except ValueError:
                 signature = _plain_to_der(signature)  # some issuers put r || s under the DER OID
-        public_key.verify(signature, data, ec.ECDSA(_hash(hash_name)))
+        verify_ecdsa(cert, signature, data, hash_name)
         return
+    try:
+        public_key = cert.public_key()
+    except CERT_ERRORS as exc:
+        raise UnsupportedAlgorithm(f"signer key is not usable: {exc}") from exc
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise InvalidSignature(f"{kind} signature but the certificate holds no RSA key")
     if kind == "rsassa_pss":

@@ -15,16 +15,18 @@ from asn1crypto import cms, core
 from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from edge.errors import ExamGateError
-from edge.identity.sod import ASN1_ERRORS, verify_signer_info
+from edge.identity.sod import ASN1_ERRORS, CERT_ERRORS, check_certificate, verify_ecdsa, verify_signer_info
 
 log = logging.getLogger(__name__)
 
 CSCA_MASTER_LIST_OID = "2.23.136.1.1.2"
 MAX_FILE_BYTES = 50 * 1024 * 1024
+_SIGNER_ERRORS: tuple[type[Exception], ...] = (InvalidSignature, ExamGateError, *CERT_ERRORS)
+_EXTENSION_ERRORS: tuple[type[Exception], ...] = (x509.ExtensionNotFound, *CERT_ERRORS)
 
 
 class TrustStoreError(ExamGateError):
@@ -125,11 +127,11 @@ def _parse_file(path: Path, data: bytes) -> tuple[list[x509.Certificate], Master
     if b"-----BEGIN CERTIFICATE-----" in data:
         try:
             return x509.load_pem_x509_certificates(data), None
-        except ValueError as exc:
+        except CERT_ERRORS as exc:
             raise TrustStoreError(f"PEM certificate does not parse: {exc}") from exc
     try:
         return [x509.load_der_x509_certificate(data)], None
-    except ValueError:
+    except CERT_ERRORS:
         pass
     return parse_master_list(data, str(path))
 
@@ -156,7 +158,7 @@ def parse_master_list(data: bytes, name: str = "<memory>") -> tuple[list[x509.Ce
     for der in ders:
         try:
             certificates.append(x509.load_der_x509_certificate(der))
-        except ValueError as exc:
+        except CERT_ERRORS as exc:
             log.warning("trust store: %s: skipped one certificate in the master list: %s", name, exc)
     verified = _verify_master_list_signer(signer_infos, signer_certs, econtent, certificates)
     return certificates, MasterListInfo(name, len(certificates), verified)
@@ -169,12 +171,13 @@ def _verify_master_list_signer(
     for der in signer_ders:
         try:
             signer = x509.load_der_x509_certificate(der)
-        except ValueError:
+            check_certificate(signer)
+        except CERT_ERRORS:
             continue
         for info in signer_infos:
             try:
                 verify_signer_info(info, econtent, signer)
-            except (InvalidSignature, UnsupportedAlgorithm, ExamGateError, ValueError):
+            except _SIGNER_ERRORS:
                 continue
             for csca in inside.issuers_of(signer):
                 try:
@@ -191,26 +194,49 @@ def verify_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
     Raises ``InvalidSignature`` or ``UnsupportedAlgorithm``.
     """
     try:
-        public_key = issuer.public_key()
         hash_algorithm = cert.signature_hash_algorithm
         params = cert.signature_algorithm_parameters
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except CERT_ERRORS as exc:
         raise UnsupportedAlgorithm(f"cannot check this certificate signature: {exc}") from exc
+    try:
+        _verify_issued_by(cert, issuer, hash_algorithm, params)
+    except (ValueError, TypeError) as exc:
+        raise InvalidSignature(f"malformed certificate signature: {exc}") from exc
+
+
+def _verify_issued_by(
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    hash_algorithm: hashes.HashAlgorithm | None,
+    params: object,
+) -> None:
+    if isinstance(params, ec.ECDSA):
+        if not isinstance(params.algorithm, hashes.HashAlgorithm):
+            raise UnsupportedAlgorithm("prehashed ECDSA certificate signature")
+        verify_ecdsa(issuer, cert.signature, cert.tbs_certificate_bytes, params.algorithm.name)
+        return
+    try:
+        public_key = issuer.public_key()
+    except CERT_ERRORS as exc:
+        raise UnsupportedAlgorithm(f"issuer key is not usable: {exc}") from exc
     if isinstance(public_key, rsa.RSAPublicKey) and isinstance(params, padding.PKCS1v15 | padding.PSS):
         if hash_algorithm is None:
             raise UnsupportedAlgorithm("RSA certificate signature without a hash algorithm")
         public_key.verify(cert.signature, cert.tbs_certificate_bytes, params, hash_algorithm)
         return
-    if isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(params, ec.ECDSA):
-        public_key.verify(cert.signature, cert.tbs_certificate_bytes, params)
-        return
     raise InvalidSignature("the issuer's key type does not match the certificate's signature algorithm")
 
 
 def _dedupe(certificates: Iterable[x509.Certificate]) -> list[x509.Certificate]:
+    """Drop duplicates and certificates whose names or extensions do not parse."""
     seen: set[bytes] = set()
     out: list[x509.Certificate] = []
     for cert in certificates:
+        try:
+            check_certificate(cert)
+        except CERT_ERRORS as exc:
+            log.warning("trust store: skipped a malformed certificate: %s", exc)
+            continue
         der = cert.public_bytes(serialization.Encoding.DER)
         if der not in seen:
             seen.add(der)
@@ -226,12 +252,12 @@ def _name_key(name: x509.Name) -> str:
 def _subject_key_id(cert: x509.Certificate) -> bytes | None:
     try:
         return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except (x509.ExtensionNotFound, ValueError):
+    except _EXTENSION_ERRORS:
         return None
 
 
 def _authority_key_id(cert: x509.Certificate) -> bytes | None:
     try:
         return cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
-    except (x509.ExtensionNotFound, ValueError):
+    except _EXTENSION_ERRORS:
         return None
