@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from edge.devices import (
     AccessKey,
@@ -22,6 +23,7 @@ from edge.devices import (
     FaceVerifier,
     Frame,
     ReferenceImage,
+    RgbImage,
     Turnstile,
 )
 from edge.errors import ExamGateError, PolicyError
@@ -87,6 +89,25 @@ class CandidateReport:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AssistedRequest:
+    """An officer-assisted admission: no usable chip; the officer checked the person's credential."""
+
+    personal_id: str
+    credential: str  # vneid_level2 | manual_no_card | manual_lost_card | manual_old_cmnd
+    officer: str
+    commitment_signed: bool = False
+    note: str = ""
+
+
+class EvidenceSink(Protocol):
+    """Keeps the face images of review/fail cases (encrypted, deleted after the retention period: edge.privacy)."""
+
+    def keep(
+        self, attempt_id: str, live: RgbImage | None, chip_image: bytes | None, roster_photo: bytes | None
+    ) -> None: ...
+
+
 def access_key_for(tap: CardTap) -> AccessKey | None:
     """The CAN from the card's QR code (scanned before the tap), when there is one."""
     if not tap.qr_text:
@@ -110,6 +131,7 @@ class Lane:
         reviews: ReviewBroker | None = None,
         on_report: Callable[[CandidateReport], None] | None = None,
         on_review: Callable[[CandidateReport, ChipIdentity | None, Frame | None], None] | None = None,
+        evidence: EvidenceSink | None = None,
     ) -> None:
         self.settings = settings
         self.params = params
@@ -121,6 +143,7 @@ class Lane:
         self.reviews = reviews or ReviewBroker()
         self.on_report = on_report
         self.on_review = on_review
+        self.evidence = evidence
         self.locked_reason: str | None = None
         self._last_wall = time.time()
 
@@ -187,8 +210,12 @@ class Lane:
         await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": "stopping"}))
 
     # ---------------------------------------------------------- candidate
-    async def process(self, tap: CardTap) -> CandidateReport:
-        """Take one candidate from tap to passage (or rejection)."""
+    async def process_assisted(self, request: AssistedRequest) -> CandidateReport:
+        """Officer-assisted admission: roster lookup and a live face match against the roster photo."""
+        return await self.process(None, assisted=request)
+
+    async def process(self, tap: CardTap | None, *, assisted: AssistedRequest | None = None) -> CandidateReport:
+        """Take one candidate from tap (or officer request) to passage or rejection."""
         attempt_id = new_event_id()
         report = CandidateReport(attempt_id=attempt_id, started_at=dt.datetime.now(dt.UTC))
         t0 = time.perf_counter()
@@ -197,27 +224,36 @@ class Lane:
         face_result_frame: Frame | None = None
         face_scores: dict[str, float] = {}
         model_version: str | None = None
-        state, actions = m.step(m.initial_state(), m.CardPresented(attempt_id), self.params)
+        personal_id: str | None = None
+        if assisted is not None:
+            personal_id = assisted.personal_id
+            report.id_masked = mask_id(personal_id)
+            first: m.Input = m.AssistedStart(attempt_id, assisted.credential)
+        elif tap is not None:
+            first = m.CardPresented(attempt_id)
+        else:
+            raise PolicyError("process() needs a card tap or an officer request")
+        state, actions = m.step(m.initial_state(), first, self.params)
         queue = list(actions)
         while queue:
             action = queue.pop(0)
             event: m.Input | None = None
             if isinstance(action, m.ReadChip):
+                assert tap is not None
                 t = time.perf_counter()
                 try:
                     identity = await asyncio.to_thread(self.reader.read, tap, access_key_for(tap))
                     event = m.ChipRead(identity.passive_auth, identity.clone_check)
-                    report.id_masked = mask_id(identity.personal_id)
+                    personal_id = identity.personal_id
+                    report.id_masked = mask_id(personal_id)
                 except ExamGateError as err:
                     log.info("chip read failed attempt=%s code=%s", action.attempt, err.code)
                     event = m.ChipReadFailed(err.code, err.code in RETRYABLE_CHIP_CODES)
                 report.timings_ms["chip_ms"] = report.timings_ms.get("chip_ms", 0.0) + _ms(t)
             elif isinstance(action, m.LookupRoster):
-                assert identity is not None
+                assert personal_id is not None
                 t = time.perf_counter()
-                entry = await asyncio.to_thread(
-                    self.store.find_candidate, self.settings.session_id, identity.personal_id
-                )
+                entry = await asyncio.to_thread(self.store.find_candidate, self.settings.session_id, personal_id)
                 if entry is None:
                     event = m.RosterMissing()
                 else:
@@ -229,9 +265,8 @@ class Lane:
                     event = m.RosterFound(already_admitted=admitted)
                 report.timings_ms["roster_ms"] = _ms(t)
             elif isinstance(action, m.CaptureFace):
-                assert identity is not None
                 t = time.perf_counter()
-                refs = [ReferenceImage("chip", identity.face_image)]
+                refs = [ReferenceImage("chip", identity.face_image)] if identity is not None else []
                 if entry is not None and entry.photo:
                     refs.append(ReferenceImage("roster", entry.photo))
                 try:
@@ -253,7 +288,15 @@ class Lane:
                 report.face_score = action.similarity
                 report.face_attempts = action.face_attempts
                 report.timings_ms["decision_ms"] = _ms(t0)
-                await self._record_decision(action, report, identity, entry, face_scores, model_version)
+                await self._record_decision(action, report, identity, entry, face_scores, model_version, assisted)
+                if action.outcome != "pass" and self.evidence is not None and action.similarity is not None:
+                    await asyncio.to_thread(
+                        self.evidence.keep,
+                        attempt_id,
+                        face_result_frame.image if face_result_frame is not None else None,
+                        identity.face_image if identity is not None else None,
+                        entry.photo if entry is not None else None,
+                    )
             elif isinstance(action, m.RequestReview):
                 pending = self.reviews.open(attempt_id)  # open before anyone is told, so no answer is lost
                 if self.on_review is not None:
@@ -336,6 +379,7 @@ class Lane:
         entry: RosterEntry | None,
         face_scores: dict[str, float],
         model_version: str | None,
+        assisted: AssistedRequest | None,
     ) -> None:
         subject = Subject(candidate_id=entry.candidate_id if entry else None, id_masked=report.id_masked)
         fields = {
@@ -354,7 +398,10 @@ class Lane:
             "access_protocol": identity.access_protocol if identity else None,
             "face_attempts": action.face_attempts,
             "timings_ms": dict(report.timings_ms),
+            "credential": assisted.credential if assisted else "chip",
         }
+        if assisted is not None:
+            fields["reason_codes"] = (*action.reasons, f"ASSISTED_{assisted.credential.upper()}")
         event = DECISION_EVENTS[action.outcome].model_validate(fields)
         await asyncio.to_thread(
             lambda: self.store.record_decision(
@@ -369,6 +416,8 @@ class Lane:
                 model_version=model_version,
                 gate_id=self.settings.gate_id,
                 id_masked=subject.id_masked,
+                credential=assisted.credential if assisted else "chip",
+                assisted=(assisted.officer, assisted.commitment_signed, assisted.note) if assisted else None,
             )
         )
 

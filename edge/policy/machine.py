@@ -3,6 +3,7 @@
 Path of one candidate::
 
     IDLE --CardPresented--> READING_CHIP --ChipRead--> LOOKING_UP --RosterFound--> CAPTURING_FACE
+    IDLE --AssistedStart (officer checked the person's credential)--> LOOKING_UP
       CAPTURING_FACE --FaceCaptured--> (retry) CAPTURING_FACE | decision
       decision pass   --> GATE_OPEN --PassageConfirmed|PassageTimedOut--> DONE
       decision review --> AWAITING_REVIEW --ReviewResolved(approved)--> GATE_OPEN ; (denied) --> DONE
@@ -39,6 +40,14 @@ class Phase(StrEnum):
 @dataclass(frozen=True)
 class CardPresented:
     attempt_id: str
+
+
+@dataclass(frozen=True)
+class AssistedStart:
+    """An officer starts an admission without a usable chip (VNeID level 2, no card, lost card, old CMND)."""
+
+    attempt_id: str
+    credential: str
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class Abort:
 
 Input = (
     CardPresented
+    | AssistedStart
     | ChipRead
     | ChipReadFailed
     | RosterFound
@@ -282,6 +292,8 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
     if phase in (Phase.IDLE, Phase.DONE):
         if isinstance(event, CardPresented):
             return LaneState(phase=Phase.READING_CHIP, attempt_id=event.attempt_id, chip_attempts=1), (ReadChip(1),)
+        if isinstance(event, AssistedStart):
+            return LaneState(phase=Phase.LOOKING_UP, attempt_id=event.attempt_id), (LookupRoster(),)
         raise _illegal(state, event)
 
     if phase == Phase.READING_CHIP:

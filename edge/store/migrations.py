@@ -95,4 +95,54 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE users (
+            username TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('proctor', 'technician', 'viewer')),
+            password_hash TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            password_changed_at TEXT NOT NULL
+        );
+        CREATE TABLE login_attempts (
+            username TEXT NOT NULL,
+            at TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            remote TEXT
+        );
+        CREATE INDEX login_attempts_user ON login_attempts(username, at);
+        CREATE TABLE api_sessions (
+            token_hash TEXT PRIMARY KEY,
+            username TEXT NOT NULL REFERENCES users(username),
+            csrf_token TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE TABLE assisted_admissions (
+            attempt_id TEXT PRIMARY KEY REFERENCES attempts(attempt_id),
+            officer TEXT NOT NULL,
+            credential TEXT NOT NULL,
+            commitment_signed INTEGER NOT NULL DEFAULT 0,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    ),
+    (
+        3,
+        """
+        CREATE TABLE face_evidence (
+            attempt_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('live', 'chip', 'roster')),
+            key_id TEXT NOT NULL,
+            nonce BLOB NOT NULL,
+            ciphertext BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            PRIMARY KEY (attempt_id, kind)
+        );
+        CREATE INDEX face_evidence_expiry ON face_evidence(expires_at);
+        """,
+    ),
 )

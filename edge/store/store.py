@@ -215,6 +215,7 @@ class Store:
         gate_id: str,
         id_masked: str | None = None,
         credential: str = "chip",
+        assisted: tuple[str, bool, str] | None = None,
         extra_events: Sequence[Event] = (),
     ) -> None:
         """Attempt + decision rows, admission (on pass) or review request (on review), audit row and outbox events:
@@ -222,6 +223,13 @@ class Store:
         stamp = _iso(decision.occurred_at)
         with self._lock, transaction(self._conn, self._path) as c:
             self._upsert_attempt(c, attempt_id, session_id, candidate_id, id_masked, credential)
+            if assisted is not None:
+                officer, signed, note = assisted
+                c.execute(
+                    "INSERT INTO assisted_admissions (attempt_id, officer, credential, commitment_signed, note) "
+                    "VALUES (?,?,?,?,?)",
+                    (attempt_id, officer, credential, int(signed), note),
+                )
             c.execute(
                 "INSERT INTO decisions (attempt_id, outcome, reason_codes, face_score, thresholds_version, "
                 "model_version, event_id, decided_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -376,6 +384,67 @@ class Store:
         with self._lock, transaction(self._conn, self._path) as c:
             cur = c.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (_iso(cutoff),))
             return cur.rowcount
+
+    # ------------------------------------------------------------ evidence
+    def save_evidence(
+        self, attempt_id: str, kind: str, key_id: str, nonce: bytes, ciphertext: bytes, expires_at: dt.datetime
+    ) -> None:
+        """Store one encrypted face image of a review/fail case (encryption is the caller's: edge.privacy)."""
+        with self._lock, transaction(self._conn, self._path) as c:
+            c.execute(
+                "INSERT INTO face_evidence (attempt_id, kind, key_id, nonce, ciphertext, created_at, expires_at) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT(attempt_id, kind) DO UPDATE SET key_id = excluded.key_id, "
+                "nonce = excluded.nonce, ciphertext = excluded.ciphertext, expires_at = excluded.expires_at",
+                (attempt_id, kind, key_id, nonce, ciphertext, now_iso(), _iso(expires_at)),
+            )
+
+    def load_evidence(self, attempt_id: str, kind: str) -> tuple[str, bytes, bytes] | None:
+        """(key_id, nonce, ciphertext) or None."""
+        rows = self._read(
+            "SELECT key_id, nonce, ciphertext FROM face_evidence WHERE attempt_id = ? AND kind = ?", (attempt_id, kind)
+        )
+        if not rows:
+            return None
+        key_id, nonce, ciphertext = rows[0]
+        if not isinstance(nonce, bytes) or not isinstance(ciphertext, bytes):
+            raise StoreError(f"evidence of {attempt_id} is damaged", code="E_STORE_CORRUPT")
+        return str(key_id), nonce, ciphertext
+
+    def purge_expired_evidence(self, now: dt.datetime, actor: str = "retention") -> int:
+        with self._lock, transaction(self._conn, self._path) as c:
+            cur = c.execute("DELETE FROM face_evidence WHERE expires_at <= ?", (_iso(now),))
+            if cur.rowcount:
+                audit_chain.append(c, now_iso(), actor, "privacy.purge_expired", {"images": cur.rowcount})
+            return cur.rowcount
+
+    def purge_candidate(self, personal_id: str, actor: str) -> dict[str, int]:
+        """Data-subject deletion: face images, roster photos and roster rows of one person; the audit chain keeps
+        that it happened (with the masked ID), not what was deleted."""
+        with self._lock, transaction(self._conn, self._path) as c:
+            candidates = [
+                (str(a), str(b))
+                for a, b in c.execute(
+                    "SELECT session_id, candidate_id FROM roster WHERE personal_id = ?", (personal_id,)
+                ).fetchall()
+            ]
+            images = 0
+            for session_id, candidate_id in candidates:
+                cur = c.execute(
+                    "DELETE FROM face_evidence WHERE attempt_id IN "
+                    "(SELECT attempt_id FROM attempts WHERE session_id = ? AND candidate_id = ?)",
+                    (session_id, candidate_id),
+                )
+                images += cur.rowcount
+            rows = c.execute("DELETE FROM roster WHERE personal_id = ?", (personal_id,)).rowcount
+            masked = personal_id[:4] + "*" * max(0, len(personal_id) - 6) + personal_id[-2:]
+            audit_chain.append(
+                c,
+                now_iso(),
+                actor,
+                "privacy.purge_candidate",
+                {"id_masked": masked, "images": images, "roster_rows": rows},
+            )
+            return {"images": images, "roster_rows": rows}
 
     # ------------------------------------------------------------ commands
     def command_reply(self, command_id: str) -> str | None:

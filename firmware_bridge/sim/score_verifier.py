@@ -20,6 +20,8 @@ class ScoreTableVerifier:
         self.scores = dict(scores)
 
     def verify(self, live: Sequence[Frame], references: Sequence[ReferenceImage]) -> FaceResult:
+        if not references:
+            return FaceResult(similarity=None, reasons=("E_NO_REFERENCE_PHOTO",), model_version=self.model_version)
         best: float | None = None
         for frame in live:
             score = self.scores.get(Path(frame.source.rsplit(":", 1)[-1]).stem)

@@ -10,13 +10,14 @@ import asyncio
 import dataclasses
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from edge.config import sample_config
-from edge.lane import CandidateReport
+from edge.lane import AssistedRequest, CandidateReport
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
 from edge.wiring import Gate, build_gate
@@ -230,3 +231,38 @@ def test_clock_going_backwards_is_reported(gate: Gate) -> None:
     asyncio.run(gate.lane.check_clock())
     faults = [json.loads(r.payload) for r in gate.store.outbox_pending(10)]
     assert faults[-1]["event_type"] == "device.fault" and faults[-1]["code"] == "E_CLOCK_BACKWARDS"
+
+
+def assisted(gate: Gate, request: AssistedRequest, scene_name: str) -> CandidateReport:
+    camera = gate.camera
+    assert isinstance(camera, FolderCamera)
+    camera.set_folder(camera.folder.parent / scene_name)
+
+    async def go() -> CandidateReport:
+        gate.lane.reviews.bind(asyncio.get_running_loop())
+        return await gate.lane.process_assisted(request)
+
+    return asyncio.run(go())
+
+
+def test_officer_assisted_admission_is_logged_and_matched_on_the_roster_photo(gate: Gate) -> None:
+    gate.store.upsert_roster(
+        "SES1", [RosterRow("SBD-4", "001099000444", "No Card", photo=(FACES / "person01" / "img6.jpg").read_bytes())]
+    )
+    request = AssistedRequest("001099000444", "manual_lost_card", "officer1", commitment_signed=True, note="lost card")
+    report = assisted(gate, request, "high")
+    assert report.outcome == "pass" and pulses(gate) == 1
+    rows = [json.loads(r.payload) for r in gate.store.outbox_pending(100)]
+    admitted = next(r for r in rows if r["event_type"] == "candidate.admitted")
+    assert admitted["credential"] == "manual_lost_card"
+    assert "ASSISTED_MANUAL_LOST_CARD" in admitted["reason_codes"]
+    assert admitted["subject"]["id_masked"] == "0010******44"
+    conn = sqlite3.connect(gate.store.path)
+    assert conn.execute("SELECT officer, commitment_signed FROM assisted_admissions").fetchall() == [("officer1", 1)]
+
+
+def test_officer_assisted_without_roster_photo_goes_to_review(gate: Gate) -> None:
+    request = AssistedRequest("079301004567", "vneid_level2", "officer1")
+    report = assisted(gate, request, "high")
+    assert report.reasons[0] == "E_FACE_CAPTURE_FAILED"  # nothing to match against: a person decides
+    assert pulses(gate) == 0

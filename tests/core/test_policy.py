@@ -16,6 +16,7 @@ P = m.PolicyParams(match_threshold=0.6, review_threshold=0.5, max_face_attempts=
 
 INPUTS: dict[str, m.Input] = {
     "card": m.CardPresented("a1"),
+    "assisted": m.AssistedStart("a1", "vneid_level2"),
     "chip_ok": m.ChipRead("valid", "valid"),
     "chip_fail_retry": m.ChipReadFailed("E_CHIP_CARD_REMOVED", retryable=True),
     "chip_fail_final": m.ChipReadFailed("E_CHIP_ACCESS_DENIED", retryable=False),
@@ -34,8 +35,8 @@ INPUTS: dict[str, m.Input] = {
 }
 
 LEGAL: dict[m.Phase, set[str]] = {
-    m.Phase.IDLE: {"card"},
-    m.Phase.DONE: {"card"},
+    m.Phase.IDLE: {"card", "assisted"},
+    m.Phase.DONE: {"card", "assisted"},
     m.Phase.READING_CHIP: {"chip_ok", "chip_fail_retry", "chip_fail_final", "abort"},
     m.Phase.LOOKING_UP: {"roster_found", "roster_admitted", "roster_missing", "abort"},
     m.Phase.CAPTURING_FACE: {"face_high", "face_grey", "face_low", "face_none", "abort"},
@@ -141,6 +142,16 @@ def test_review_needs_operator_and_reason() -> None:
     with pytest.raises(PolicyError) as info:
         m.step(state, m.ReviewResolved(True, " ", "ok"), P)
     assert info.value.code == "E_REVIEW_INCOMPLETE"
+
+
+def test_officer_assisted_skips_the_chip_but_not_the_face() -> None:
+    state, actions = run("assisted")
+    assert state.phase == m.Phase.LOOKING_UP
+    assert not any(isinstance(a, m.ReadChip) for a in actions)
+    _, actions = run("assisted", "roster_found", "face_high", "passage")
+    assert decision(actions).outcome == "pass"
+    _, actions = run("assisted", "roster_found", "face_low")
+    assert decision(actions).outcome == "fail"
 
 
 def test_not_on_roster_and_anti_passback_fail() -> None:
