@@ -32,8 +32,11 @@ from edge.identity.emrtd.cardaccess import ECDSA_PLAIN, ID_AA, ID_CA, ID_PACE, I
 from edge.identity.emrtd.crypto import SUITES, CipherName
 from firmware_bridge.sim.vchip.identity import IDENTITY_FORMAT
 
-# names accepted for the standardized curves (ICAO 9303-11 parameter ids)
+# names accepted for the standardized domain parameters (ICAO 9303-11 parameter ids; 0-2 are DH groups)
 CURVE_IDS: dict[str, int] = {
+    "MODP-1024-160": 0,
+    "MODP-2048-224": 1,
+    "MODP-2048-256": 2,
     "P-192": 8,
     "brainpoolP192r1": 9,
     "P-224": 10,
@@ -91,12 +94,13 @@ def pace_info(curve: str, cipher: CipherName) -> _SecurityInfo:
         raise IdentityBuildError(f"PACE curve {curve!r} is not one of {sorted(CURVE_IDS)}")
     if cipher not in SUITES:
         raise IdentityBuildError(f"PACE cipher {cipher!r} is not one of {sorted(SUITES)}")
-    oid = f"{ID_PACE}.2.{_CIPHER_ARC[cipher]}"  # id-PACE-ECDH-GM-<cipher>
+    agreement = 1 if CURVE_IDS[curve] <= 2 else 2  # id-PACE-DH-GM or id-PACE-ECDH-GM
+    oid = f"{ID_PACE}.{agreement}.{_CIPHER_ARC[cipher]}"
     return _info(oid, core.Integer(2), core.Integer(CURVE_IDS[curve]))
 
 
 def build_card_access(curve: str, cipher: CipherName) -> bytes:
-    """EF.CardAccess: SecurityInfos with one PACEInfo (ECDH generic mapping on a standardized curve)."""
+    """EF.CardAccess: SecurityInfos with one PACEInfo (generic mapping on standardized domain parameters)."""
     return bytes(_SecurityInfos([pace_info(curve, cipher)]).dump(force=True))
 
 

@@ -12,7 +12,7 @@ from asn1crypto import core, keys
 from ecdsa import curves
 
 from edge.identity import tlv
-from edge.identity.emrtd import ec
+from edge.identity.emrtd import dh, ec
 from edge.identity.emrtd.crypto import CipherName
 from edge.identity.emrtd.errors import MalformedResponseError, UnsupportedError
 
@@ -61,12 +61,10 @@ class PaceInfo:
 
     @property
     def supported(self) -> bool:
-        return (
-            self.agreement == "ECDH"
-            and self.mapping == "GM"
-            and self.parameter_id is not None
-            and self.parameter_id in ec.STANDARD_CURVES
-        )
+        if self.mapping != "GM" or self.parameter_id is None:
+            return False
+        groups = ec.STANDARD_CURVES if self.agreement == "ECDH" else dh.STANDARD_GROUPS
+        return self.parameter_id in groups
 
 
 @dataclass(frozen=True)
@@ -113,11 +111,10 @@ class SecurityInfos:
     other_oids: list[str] = field(default_factory=list)
 
     def best_pace(self) -> PaceInfo | None:
-        """The first PACE option this reader implements (ECDH generic mapping on a standardized curve)."""
-        for info in self.pace:
-            if info.supported:
-                return info
-        return None
+        """The PACE option to use: generic mapping on standardized parameters, ECDH preferred over DH."""
+        usable = [info for info in self.pace if info.supported]
+        usable.sort(key=lambda info: info.agreement != "ECDH")
+        return usable[0] if usable else None
 
 
 def _suffix(oid: str, prefix: str) -> list[str] | None:

@@ -1,6 +1,7 @@
-"""PACE v2 (ICAO 9303-11 4.4), reader side: ECDH generic mapping on the standardized curves, 3DES/AES.
+"""PACE v2 (ICAO 9303-11 4.4), reader side: generic mapping over ECDH (standardized curves, ids 8-18) or DH
+(RFC 5114 MODP groups, ids 0-2), with 3DES or AES.
 
-DH (MODP) PACE, integrated mapping and chip-authentication mapping are not implemented (``UnsupportedError``).
+Integrated mapping and chip-authentication mapping are not implemented (``UnsupportedError``).
 The step functions are pure so that the ICAO App. G worked example and the virtual chip can use them.
 """
 
@@ -9,14 +10,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from ecdsa import curves
 
 from edge.identity import tlv
-from edge.identity.emrtd import crypto, ec
+from edge.identity.emrtd import crypto, dh, ec
 from edge.identity.emrtd.apdu import ApduChannel, CommandApdu, ResponseApdu, raise_for_status, transceive
 from edge.identity.emrtd.bac import mrz_information
 from edge.identity.emrtd.cardaccess import PaceInfo
@@ -31,6 +33,7 @@ from edge.identity.emrtd.errors import (
 from edge.identity.emrtd.sm import SecureMessaging
 
 PASSWORD_REFS = {"MRZ": 0x01, "CAN": 0x02}
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -61,22 +64,120 @@ def decrypt_nonce(suite: CipherSuite, password: PacePassword, encrypted: bytes) 
 
 
 def map_generator(curve: curves.Curve, nonce: bytes, sk_map: int, pk_map_other: ec.Point) -> ec.Point:
-    """Generic mapping: G' = s·G + H with H = SK_map · PK_map(other side)."""
-    h = pk_map_other * sk_map
-    return ec.generator(curve) * int.from_bytes(nonce, "big") + h
+    """Generic mapping on a curve: G' = s·G + H with H = SK_map · PK_map(other side)."""
+    return EcGroup(curve).map_generator(nonce, sk_map, pk_map_other)
 
 
 def session_keys(suite: CipherSuite, shared: bytes) -> tuple[bytes, bytes]:
     return crypto.kdf(shared, crypto.KDF_ENC, suite), crypto.kdf(shared, crypto.KDF_MAC, suite)
 
 
-def public_key_object(oid_bytes: bytes, point: ec.Point) -> bytes:
-    """7F49 { 06 OID, 86 public point }: the data the authentication tokens are computed over."""
-    return tlv.encode(0x7F49, tlv.encode(0x06, oid_bytes) + tlv.encode(0x86, point.encode()))
+def public_key_object(oid_bytes: bytes, public: bytes, tag: int = 0x86) -> bytes:
+    """7F49 { 06 OID, 86 point | 84 DH value }: the data the authentication tokens are computed over."""
+    return tlv.encode(0x7F49, tlv.encode(0x06, oid_bytes) + tlv.encode(tag, public))
 
 
 def auth_token(suite: CipherSuite, ks_mac: bytes, oid_bytes: bytes, other_public: ec.Point) -> bytes:
-    return crypto.token_mac(suite, ks_mac, public_key_object(oid_bytes, other_public))
+    """Token over the other side's ephemeral EC public key."""
+    return crypto.token_mac(suite, ks_mac, public_key_object(oid_bytes, other_public.encode()))
+
+
+class PaceGroup(ABC, Generic[E]):
+    """The group PACE runs in: an elliptic curve (points) or a MODP group (integers), written multiplicatively."""
+
+    order: int
+    token_tag: int
+
+    @abstractmethod
+    def generator(self) -> E: ...
+
+    @abstractmethod
+    def power(self, base: E, exponent: int) -> E:
+        """k·P on a curve, base^k mod p in a MODP group."""
+
+    @abstractmethod
+    def combine(self, a: E, b: E) -> E:
+        """Point addition, or multiplication mod p."""
+
+    @abstractmethod
+    def encode(self, element: E) -> bytes: ...
+
+    @abstractmethod
+    def decode(self, data: bytes) -> E:
+        """Validate a public key from the other side (``MalformedResponseError`` when invalid)."""
+
+    @abstractmethod
+    def shared_secret(self, private: int, public: E) -> bytes: ...
+
+    def map_generator(self, nonce: bytes, sk_map: int, pk_map_other: E) -> E:
+        """Generic mapping: G' = s·G + SK_map·PK_map(other) (EC), g' = g^s · PK_map(other)^SK_map (DH)."""
+        return self.combine(
+            self.power(self.generator(), int.from_bytes(nonce, "big")), self.power(pk_map_other, sk_map)
+        )
+
+    def token(self, suite: CipherSuite, ks_mac: bytes, oid_bytes: bytes, other_public: E) -> bytes:
+        return crypto.token_mac(suite, ks_mac, public_key_object(oid_bytes, self.encode(other_public), self.token_tag))
+
+
+class EcGroup(PaceGroup[ec.Point]):
+    token_tag = 0x86
+
+    def __init__(self, curve: curves.Curve) -> None:
+        self.curve = curve
+        self.order = int(curve.order)
+
+    def generator(self) -> ec.Point:
+        return ec.generator(self.curve)
+
+    def power(self, base: ec.Point, exponent: int) -> ec.Point:
+        return base * exponent
+
+    def combine(self, a: ec.Point, b: ec.Point) -> ec.Point:
+        return a + b
+
+    def encode(self, element: ec.Point) -> bytes:
+        return element.encode()
+
+    def decode(self, data: bytes) -> ec.Point:
+        return ec.decode_point(self.curve, data)
+
+    def shared_secret(self, private: int, public: ec.Point) -> bytes:
+        return ec.shared_x(private, public)
+
+
+class DhGroup(PaceGroup[int]):
+    token_tag = 0x84
+
+    def __init__(self, group: dh.ModpGroup) -> None:
+        self.group = group
+        self.order = group.q
+
+    def generator(self) -> int:
+        return self.group.g
+
+    def power(self, base: int, exponent: int) -> int:
+        return pow(base, exponent, self.group.p)
+
+    def combine(self, a: int, b: int) -> int:
+        return a * b % self.group.p
+
+    def encode(self, element: int) -> bytes:
+        return self.group.encode(element)
+
+    def decode(self, data: bytes) -> int:
+        return self.group.decode(data)
+
+    def shared_secret(self, private: int, public: int) -> bytes:
+        return self.group.encode(pow(public, private, self.group.p))
+
+
+def group_for(info: PaceInfo) -> PaceGroup[Any]:
+    """The group a PACEInfo names; ``UnsupportedError`` for mappings or parameters this reader lacks."""
+    if not info.supported or info.parameter_id is None:
+        raise UnsupportedError(f"PACE {info.agreement}-{info.mapping} with parameter id {info.parameter_id}")
+    if info.agreement == "DH":
+        return DhGroup(dh.STANDARD_GROUPS[info.parameter_id])
+    return EcGroup(ec.curve_for_parameter_id(info.parameter_id))
 
 
 def mse_set_at(info: PaceInfo, password: PacePassword) -> CommandApdu:
@@ -118,12 +219,9 @@ def perform_pace(
     random_scalar: Callable[[int], int] | None = None,
 ) -> SecureMessaging:
     """Run PACE; returns the SM session (SSC 0). Wrong CAN/MRZ → ``AccessDeniedError`` (no retry here)."""
-    if not info.supported or info.parameter_id is None:
-        raise UnsupportedError(f"PACE {info.agreement}-{info.mapping} with parameter id {info.parameter_id}")
+    group = group_for(info)
     suite = SUITES[info.cipher]
-    curve = ec.curve_for_parameter_id(info.parameter_id)
     pick = random_scalar or (lambda n: secrets.randbelow(n - 1) + 1)
-    order = int(curve.order)
 
     response = transceive(channel, mse_set_at(info, password))
     try:
@@ -136,27 +234,26 @@ def perform_pace(
     z = dynamic_data(_general_authenticate(channel, 0, b"", last=False, step="nonce"), 0x80, "nonce")
     nonce = decrypt_nonce(suite, password, z)
 
-    g = ec.generator(curve)
-    sk_map = pick(order)
-    pk_map = g * sk_map
-    answer = _general_authenticate(channel, 0x81, pk_map.encode(), last=False, step="mapping")
-    pk_map_chip = ec.decode_point(curve, dynamic_data(answer, 0x82, "mapping"))
+    sk_map = pick(group.order)
+    pk_map = group.power(group.generator(), sk_map)
+    answer = _general_authenticate(channel, 0x81, group.encode(pk_map), last=False, step="mapping")
+    pk_map_chip = group.decode(dynamic_data(answer, 0x82, "mapping"))
     if pk_map_chip == pk_map:
         raise MalformedResponseError("PACE mapping: chip echoed our public key")
-    mapped = map_generator(curve, nonce, sk_map, pk_map_chip)
+    mapped = group.map_generator(nonce, sk_map, pk_map_chip)
 
-    sk_eph = pick(order)
-    pk_eph = mapped * sk_eph
-    answer = _general_authenticate(channel, 0x83, pk_eph.encode(), last=False, step="key agreement")
-    pk_eph_chip = ec.decode_point(curve, dynamic_data(answer, 0x84, "key agreement"))
-    if pk_eph_chip.x == pk_eph.x:
+    sk_eph = pick(group.order)
+    pk_eph = group.power(mapped, sk_eph)
+    answer = _general_authenticate(channel, 0x83, group.encode(pk_eph), last=False, step="key agreement")
+    pk_eph_chip = group.decode(dynamic_data(answer, 0x84, "key agreement"))
+    if pk_eph_chip == pk_eph:
         raise MalformedResponseError("PACE key agreement: chip echoed our ephemeral key")
-    shared = ec.shared_x(sk_eph, pk_eph_chip)
+    shared = group.shared_secret(sk_eph, pk_eph_chip)
     ks_enc, ks_mac = session_keys(suite, shared)
 
-    token = auth_token(suite, ks_mac, info.oid_bytes, pk_eph_chip)
+    token = group.token(suite, ks_mac, info.oid_bytes, pk_eph_chip)
     answer = _general_authenticate(channel, 0x85, token, last=True, step="mutual authentication")
     chip_token = dynamic_data(answer, 0x86, "mutual authentication")
-    if not hmac.compare_digest(chip_token, auth_token(suite, ks_mac, info.oid_bytes, pk_eph)):
+    if not hmac.compare_digest(chip_token, group.token(suite, ks_mac, info.oid_bytes, pk_eph)):
         raise AccessDeniedError("PACE: the chip's authentication token does not verify")
     return SecureMessaging(suite, ks_enc, ks_mac, 0)

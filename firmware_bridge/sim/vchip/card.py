@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from asn1crypto import keys as asn1_keys
 from cryptography.hazmat.primitives import hashes, serialization
@@ -62,13 +62,12 @@ class _Answer(Exception):  # noqa: N818 - internal control flow: a status word t
 class _PaceState:
     info: PaceInfo
     password: pace.PacePassword
+    group: pace.PaceGroup[Any]
     step: int = 0
     nonce: bytes = b""
-    sk_map: int = 0
-    mapped: ec.Point | None = None
-    sk_eph: int = 0
-    pk_eph: ec.Point | None = None
-    pk_eph_terminal: ec.Point | None = None
+    mapped: Any = None  # group elements: ec.Point or int
+    pk_eph: Any = None
+    pk_eph_terminal: Any = None
     ks_enc: bytes = b""
     ks_mac: bytes = b""
 
@@ -346,7 +345,7 @@ class VirtualCccdChip:
         else:
             raise _Answer(0x6A80)
         self._drop_session()
-        self._pace = _PaceState(info, password)
+        self._pace = _PaceState(info, password, pace.group_for(info))
         return b""
 
     def _general_authenticate(self, command: CommandApdu) -> bytes:
@@ -375,8 +374,7 @@ class VirtualCccdChip:
 
     def _pace_step(self, state: _PaceState, inner: dict[int, bytes], *, chained: bool) -> bytes:
         suite = SUITES[state.info.cipher]
-        curve = ec.curve_for_parameter_id(state.info.parameter_id or 0)
-        order = int(curve.order)
+        group = state.group
         if state.step == 0:
             if inner or not chained:
                 raise _Answer(0x6A80)
@@ -387,29 +385,30 @@ class VirtualCccdChip:
         if state.step == 1:
             if 0x81 not in inner or not chained:
                 raise _Answer(0x6A80)
-            pk_map_terminal = ec.decode_point(curve, inner[0x81])
-            state.sk_map = secrets.randbelow(order - 1) + 1
-            state.mapped = pace.map_generator(curve, state.nonce, state.sk_map, pk_map_terminal)
+            pk_map_terminal = group.decode(inner[0x81])
+            sk_map = secrets.randbelow(group.order - 1) + 1
+            state.mapped = group.map_generator(state.nonce, sk_map, pk_map_terminal)
             state.step = 2
-            return tlv.encode(0x7C, tlv.encode(0x82, (ec.generator(curve) * state.sk_map).encode()))
-        if state.step == 2 and state.mapped is not None:
+            return tlv.encode(0x7C, tlv.encode(0x82, group.encode(group.power(group.generator(), sk_map))))
+        if state.step == 2:
             if 0x83 not in inner or not chained:
                 raise _Answer(0x6A80)
-            state.pk_eph_terminal = ec.decode_point(curve, inner[0x83])
-            state.sk_eph = secrets.randbelow(order - 1) + 1
-            state.pk_eph = state.mapped * state.sk_eph
-            if state.pk_eph.x == state.pk_eph_terminal.x:
+            state.pk_eph_terminal = group.decode(inner[0x83])
+            sk_eph = secrets.randbelow(group.order - 1) + 1
+            state.pk_eph = group.power(state.mapped, sk_eph)
+            if state.pk_eph == state.pk_eph_terminal:
                 raise _Answer(0x6A80)
-            state.ks_enc, state.ks_mac = pace.session_keys(suite, ec.shared_x(state.sk_eph, state.pk_eph_terminal))
+            shared = group.shared_secret(sk_eph, state.pk_eph_terminal)
+            state.ks_enc, state.ks_mac = pace.session_keys(suite, shared)
             state.step = 3
-            return tlv.encode(0x7C, tlv.encode(0x84, state.pk_eph.encode()))
-        if state.step == 3 and state.pk_eph is not None and state.pk_eph_terminal is not None:
+            return tlv.encode(0x7C, tlv.encode(0x84, group.encode(state.pk_eph)))
+        if state.step == 3:
             if 0x85 not in inner or chained:
                 raise _Answer(0x6A80)
-            expected = pace.auth_token(suite, state.ks_mac, state.info.oid_bytes, state.pk_eph)
+            expected = group.token(suite, state.ks_mac, state.info.oid_bytes, state.pk_eph)
             if not hmac.compare_digest(expected, inner[0x85]):
                 raise _Answer(0x6300)  # wrong CAN/MRZ: the terminal's token does not verify
-            token = pace.auth_token(suite, state.ks_mac, state.info.oid_bytes, state.pk_eph_terminal)
+            token = group.token(suite, state.ks_mac, state.info.oid_bytes, state.pk_eph_terminal)
             self._pace = None
             self._pending_sm = CardSecureMessaging(suite, state.ks_enc, state.ks_mac, 0)
             self._activate_after_response("PACE")

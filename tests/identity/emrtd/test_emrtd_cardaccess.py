@@ -88,9 +88,16 @@ def test_malformed(raw: str) -> None:
         parse_security_infos(bytes.fromhex(raw))
 
 
-def test_best_pace_skips_unsupported_entries() -> None:
+def test_best_pace_prefers_ecdh_over_dh() -> None:
     dh = tlv.encode(0x30, core.ObjectIdentifier("0.4.0.127.0.7.2.2.4.1.2").dump() + b"\x02\x01\x02\x02\x01\x02")
     infos = parse_security_infos(tlv.encode(0x31, dh + ICAO_CARD_ACCESS[2:]))
     assert sorted(p.agreement for p in infos.pace) == ["DH", "ECDH"]
     best = infos.best_pace()
     assert best is not None and best.parameter_id == 13
+
+
+def test_integrated_mapping_is_not_offered() -> None:
+    im = tlv.encode(0x30, core.ObjectIdentifier("0.4.0.127.0.7.2.2.4.4.2").dump() + b"\x02\x01\x02\x02\x01\x0d")
+    infos = parse_security_infos(tlv.encode(0x31, im))
+    assert infos.pace[0].mapping == "IM"
+    assert infos.best_pace() is None

@@ -71,8 +71,9 @@ def test_pace_can_full_read(make_card: MakeCard, make_document: Callable[..., di
     assert verdict.status == "valid", verdict.details
 
 
-def test_pace_mrz_password(make_card: MakeCard) -> None:
-    card = make_card()
+@pytest.mark.parametrize("pace", [("brainpoolP256r1", "AES-128"), ("MODP-2048-256", "AES-128")])
+def test_pace_mrz_password(make_card: MakeCard, pace: tuple[str, str]) -> None:
+    card = make_card(pace=pace)
     result = EmrtdSession(MemoryChannel(card), MRZ_KEY).read()
     assert (result.access_protocol, result.password) == ("PACE", "MRZ")
     _assert_files_intact(card, result.files)
@@ -89,7 +90,7 @@ def test_bac_when_no_card_access(make_card: MakeCard) -> None:
 
 
 @pytest.mark.parametrize(
-    ("curve", "cipher"),
+    ("parameters", "cipher"),
     [
         ("brainpoolP256r1", "3DES"),
         ("brainpoolP256r1", "AES-192"),
@@ -104,10 +105,13 @@ def test_bac_when_no_card_access(make_card: MakeCard) -> None:
         ("brainpoolP384r1", "AES-256"),
         ("brainpoolP512r1", "AES-256"),
         ("P-521", "AES-256"),
+        ("MODP-1024-160", "AES-128"),
+        ("MODP-2048-224", "3DES"),
+        ("MODP-2048-256", "AES-256"),
     ],
 )
-def test_pace_variants(make_card: MakeCard, curve: str, cipher: str) -> None:
-    card = make_card(pace=(curve, cipher))
+def test_pace_variants(make_card: MakeCard, parameters: str, cipher: str) -> None:
+    card = make_card(pace=(parameters, cipher))
     result = EmrtdSession(MemoryChannel(card), CAN_KEY).read(("DG1", "DG14", "SOD"))
     assert result.access_protocol == "PACE"
     assert result.chip_auth == "valid"
@@ -244,8 +248,8 @@ def test_large_file_uses_odd_ins_and_extended_length(make_card: MakeCard) -> Non
 
 def test_unsupported_pace_without_mrz(make_card: MakeCard) -> None:
     card = make_card()
-    # replace EF.CardAccess by a DH-PACE announcement (parameter id 2: 2048-bit MODP)
-    card.identity.files[0x011C] = bytes.fromhex("3114" + "3012060A04007F00070202040102" + "020102" + "020102")
+    # replace EF.CardAccess by an integrated-mapping announcement (id-PACE-ECDH-IM-AES-CBC-CMAC-128)
+    card.identity.files[0x011C] = bytes.fromhex("3114" + "3012060A04007F00070202040402" + "020102" + "02010D")
     with pytest.raises(UnsupportedError):
         EmrtdSession(MemoryChannel(card), CAN_KEY).read()
 
