@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import time
 
 from edge import logs, sdnotify
 from edge.config import AppConfig
@@ -26,6 +28,13 @@ async def _watchdog(interval_s: float) -> None:
         await asyncio.sleep(interval_s)
 
 
+async def _stall_for_tests(after_s: float) -> None:
+    """Test mode (EXAMGATE_TEST_STALL_AFTER_S): block the event loop so the systemd watchdog must fire."""
+    await asyncio.sleep(after_s)
+    log.warning("test mode: stalling the event loop")
+    time.sleep(3600)  # noqa: ASYNC251 - deliberately blocks the loop: that is what the watchdog test needs
+
+
 async def serve(gate: Gate, stop: asyncio.Event | None = None) -> None:
     """Run the lane until ``stop`` is set or a termination signal arrives."""
     stop = stop or asyncio.Event()
@@ -34,6 +43,8 @@ async def serve(gate: Gate, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     interval = sdnotify.watchdog_interval_s()
     pinger = asyncio.create_task(_watchdog(interval)) if interval else None
+    stall_s = os.environ.get("EXAMGATE_TEST_STALL_AFTER_S")
+    staller = asyncio.create_task(_stall_for_tests(float(stall_s))) if stall_s else None
     sdnotify.ready(f"admitting for session {gate.lane.settings.session_id}")
     log.info(
         "lane ready site=%s gate=%s session=%s thresholds=%s",
@@ -46,10 +57,11 @@ async def serve(gate: Gate, stop: asyncio.Event | None = None) -> None:
         await gate.lane.run(stop)
     finally:
         sdnotify.stopping("finishing the current candidate")
-        if pinger is not None:
-            pinger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pinger
+        for task in (pinger, staller):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
 

@@ -21,6 +21,9 @@ GROUPS: tuple[str, ...] = (
     "firmware_bridge.sim.cli",
     "edge.mqtt.cli",
     "edge.provision.cli",
+    "edge.privacy.cli",
+    "edge.selftest.cli",
+    "edge.api.cli",
 )
 
 
