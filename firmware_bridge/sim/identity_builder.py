@@ -18,7 +18,7 @@ import secrets
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from asn1crypto import core
 from cryptography.hazmat.primitives import serialization
@@ -28,7 +28,16 @@ from PIL import Image, UnidentifiedImageError
 
 from edge.errors import ExamGateError
 from edge.identity import lds_build, tlv
-from edge.identity.emrtd.cardaccess import ECDSA_PLAIN, ID_AA, ID_CA, ID_PACE, ID_PK
+from edge.identity.emrtd.cardaccess import (
+    CIPHER_ARCS,
+    ECDSA_PLAIN,
+    ID_AA,
+    ID_CA,
+    ID_PACE,
+    ID_PK,
+    SecurityInfo,
+    SecurityInfoSet,
+)
 from edge.identity.emrtd.crypto import SUITES, CipherName
 from firmware_bridge.sim.vchip.identity import IDENTITY_FORMAT
 
@@ -60,7 +69,7 @@ _KEY_CURVES: dict[str, crypto_ec.EllipticCurve] = {
     "brainpoolP384r1": crypto_ec.BrainpoolP384R1(),
     "brainpoolP512r1": crypto_ec.BrainpoolP512R1(),
 }
-_CIPHER_ARC: dict[CipherName, int] = {"3DES": 1, "AES-128": 2, "AES-192": 3, "AES-256": 4}
+_CIPHER_ARC: dict[CipherName, str] = {cipher: arc for arc, cipher in CIPHER_ARCS.items()}
 _AA_HASH_ARC = {"sha1": 1, "sha224": 2, "sha256": 3, "sha384": 4, "sha512": 5}
 DG13_SAMPLE_ADDRESS = "Phường 1, Quận 3, TP HCM"
 
@@ -70,26 +79,14 @@ class IdentityBuildError(ExamGateError):
     remedy = "check the builder arguments: 12-digit ID, ISO dates, sex M or F, a readable JPEG/PNG/JPEG 2000 face"
 
 
-class _SecurityInfo(core.Sequence):  # type: ignore[misc]
-    _fields: ClassVar[list[tuple[str, Any, dict[str, bool]]]] = [
-        ("protocol", core.ObjectIdentifier, {}),
-        ("required_data", core.Any, {}),
-        ("optional_data", core.Any, {"optional": True}),
-    ]
-
-
-class _SecurityInfos(core.SetOf):  # type: ignore[misc]
-    _child_spec = _SecurityInfo
-
-
-def _info(oid: str, required: core.Asn1Value, optional: core.Asn1Value | None = None) -> _SecurityInfo:
+def _info(oid: str, required: core.Asn1Value, optional: core.Asn1Value | None = None) -> SecurityInfo:
     value: dict[str, Any] = {"protocol": oid, "required_data": core.Any.load(required.dump())}
     if optional is not None:
         value["optional_data"] = core.Any.load(optional.dump())
-    return _SecurityInfo(value)
+    return SecurityInfo(value)
 
 
-def pace_info(curve: str, cipher: CipherName) -> _SecurityInfo:
+def pace_info(curve: str, cipher: CipherName) -> SecurityInfo:
     if curve not in CURVE_IDS:
         raise IdentityBuildError(f"PACE curve {curve!r} is not one of {sorted(CURVE_IDS)}")
     if cipher not in SUITES:
@@ -101,7 +98,7 @@ def pace_info(curve: str, cipher: CipherName) -> _SecurityInfo:
 
 def build_card_access(curve: str, cipher: CipherName) -> bytes:
     """EF.CardAccess: SecurityInfos with one PACEInfo (generic mapping on standardized domain parameters)."""
-    return bytes(_SecurityInfos([pace_info(curve, cipher)]).dump(force=True))
+    return bytes(SecurityInfoSet([pace_info(curve, cipher)]).dump(force=True))
 
 
 def _spki_der(key: crypto_ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
@@ -124,7 +121,7 @@ def build_dg14(
         infos.append(pace_info(*pace))
     if aa_hash is not None:
         infos.append(_info(ID_AA, core.Integer(1), core.ObjectIdentifier(f"{ECDSA_PLAIN}.{_AA_HASH_ARC[aa_hash]}")))
-    return tlv.encode(0x6E, bytes(_SecurityInfos(infos).dump(force=True)))
+    return tlv.encode(0x6E, bytes(SecurityInfoSet(infos).dump(force=True)))
 
 
 def build_dg15(aa_key: crypto_ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:

@@ -23,7 +23,7 @@ ID_PACE = BSI_DE + ".2.2.4"  # .1 DH-GM .2 ECDH-GM .3 DH-IM .4 ECDH-IM .6 ECDH-C
 ID_AA = "2.23.136.1.1.5"
 ECDSA_PLAIN = BSI_DE + ".1.1.4.1"  # .1 SHA-1 .2 SHA-224 .3 SHA-256 .4 SHA-384 .5 SHA-512
 
-_CIPHERS: dict[str, CipherName] = {"1": "3DES", "2": "AES-128", "3": "AES-192", "4": "AES-256"}
+CIPHER_ARCS: dict[str, CipherName] = {"1": "3DES", "2": "AES-128", "3": "AES-192", "4": "AES-256"}
 _PACE_KINDS: dict[str, tuple[Literal["DH", "ECDH"], Literal["GM", "IM", "CAM"]]] = {
     "1": ("DH", "GM"),
     "2": ("ECDH", "GM"),
@@ -34,7 +34,9 @@ _PACE_KINDS: dict[str, tuple[Literal["DH", "ECDH"], Literal["GM", "IM", "CAM"]]]
 ECDSA_PLAIN_HASHES = {"1": "sha1", "2": "sha224", "3": "sha256", "4": "sha384", "5": "sha512"}
 
 
-class _SecurityInfo(core.Sequence):  # type: ignore[misc]
+class SecurityInfo(core.Sequence):  # type: ignore[misc]
+    """SecurityInfo ::= SEQUENCE { protocol OID, requiredData ANY, optionalData ANY OPTIONAL }"""
+
     _fields: ClassVar[list[tuple[str, Any, dict[str, bool]]]] = [
         ("protocol", core.ObjectIdentifier, {}),
         ("required_data", core.Any, {}),
@@ -42,8 +44,8 @@ class _SecurityInfo(core.Sequence):  # type: ignore[misc]
     ]
 
 
-class _SecurityInfos(core.SetOf):  # type: ignore[misc]
-    _child_spec = _SecurityInfo
+class SecurityInfoSet(core.SetOf):  # type: ignore[misc]
+    _child_spec = SecurityInfo
 
 
 @dataclass(frozen=True)
@@ -155,23 +157,23 @@ def _ec_key(spki: keys.PublicKeyInfo) -> tuple[curves.Curve, bytes]:
     return curve, point
 
 
-def _one(info: _SecurityInfo, infos: dict[str, list[Any]]) -> None:
+def _one(info: SecurityInfo, infos: dict[str, list[Any]]) -> None:
     oid = info["protocol"].dotted
     required = info["required_data"]
     optional = info["optional_data"]
     has_optional = optional.native is not None if isinstance(optional, core.Any) else False
     if (parts := _suffix(oid, ID_PACE)) is not None and len(parts) == 2 and parts[0] in _PACE_KINDS:
-        if parts[1] not in _CIPHERS:
+        if parts[1] not in CIPHER_ARCS:
             infos["other"].append(oid)
             return
         agreement, mapping = _PACE_KINDS[parts[0]]
         param = _int(optional) if has_optional else None
-        infos["pace"].append(PaceInfo(oid, _int(required), param, agreement, mapping, _CIPHERS[parts[1]]))
+        infos["pace"].append(PaceInfo(oid, _int(required), param, agreement, mapping, CIPHER_ARCS[parts[1]]))
     elif (parts := _suffix(oid, ID_CA)) is not None and len(parts) == 2 and parts[0] in ("1", "2"):
         key_id = _int(optional) if has_optional else None
         ca_agreement: Literal["DH", "ECDH"] = "DH" if parts[0] == "1" else "ECDH"
-        if parts[1] in _CIPHERS:
-            infos["ca"].append(ChipAuthInfo(oid, _int(required), key_id, ca_agreement, _CIPHERS[parts[1]]))
+        if parts[1] in CIPHER_ARCS:
+            infos["ca"].append(ChipAuthInfo(oid, _int(required), key_id, ca_agreement, CIPHER_ARCS[parts[1]]))
     elif (parts := _suffix(oid, ID_PK)) is not None and len(parts) == 1 and parts[0] in ("1", "2"):
         key_id = _int(optional) if has_optional else None
         if parts[0] == "2":
@@ -192,7 +194,7 @@ def parse_security_infos(data: bytes) -> SecurityInfos:
     try:
         if data[:1] == b"\x6e":
             data = tlv.decode(data).value
-        parsed = _SecurityInfos.load(data, strict=False)
+        parsed = SecurityInfoSet.load(data, strict=False)
         infos: dict[str, list[Any]] = {"pace": [], "ca": [], "ca_keys": [], "aa": [], "other": []}
         for info in parsed:
             _one(info, infos)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -64,7 +63,7 @@ def chip_authenticate(
     if curve is None:
         raise UnsupportedError("DH chip authentication is not supported")
     chip_key = ec.decode_point(curve, choice.key.public_key)
-    pick = random_scalar or (lambda n: secrets.randbelow(n - 1) + 1)
+    pick = random_scalar or crypto.random_scalar
     private = pick(int(curve.order))
     public = ec.generator(curve) * private
     key_ref = tlv.encode(0x84, bytes((choice.key.key_id,))) if choice.key.key_id is not None else b""

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,6 +42,11 @@ SUITES: dict[CipherName, CipherSuite] = {
     "AES-192": CipherSuite("AES-192", 24, 16),
     "AES-256": CipherSuite("AES-256", 32, 16),
 }
+
+
+def random_scalar(order: int) -> int:
+    """A private key for a group of prime order ``order``: uniform in [1, order - 1]."""
+    return secrets.randbelow(order - 1) + 1
 
 
 def des_parity(key: bytes) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,11 +62,6 @@ def decrypt_nonce(suite: CipherSuite, password: PacePassword, encrypted: bytes) 
     return crypto.decrypt(suite, nonce_key(suite, password), encrypted)
 
 
-def map_generator(curve: curves.Curve, nonce: bytes, sk_map: int, pk_map_other: ec.Point) -> ec.Point:
-    """Generic mapping on a curve: G' = s·G + H with H = SK_map · PK_map(other side)."""
-    return EcGroup(curve).map_generator(nonce, sk_map, pk_map_other)
-
-
 def session_keys(suite: CipherSuite, shared: bytes) -> tuple[bytes, bytes]:
     return crypto.kdf(shared, crypto.KDF_ENC, suite), crypto.kdf(shared, crypto.KDF_MAC, suite)
 
@@ -75,11 +69,6 @@ def session_keys(suite: CipherSuite, shared: bytes) -> tuple[bytes, bytes]:
 def public_key_object(oid_bytes: bytes, public: bytes, tag: int = 0x86) -> bytes:
     """7F49 { 06 OID, 86 point | 84 DH value }: the data the authentication tokens are computed over."""
     return tlv.encode(0x7F49, tlv.encode(0x06, oid_bytes) + tlv.encode(tag, public))
-
-
-def auth_token(suite: CipherSuite, ks_mac: bytes, oid_bytes: bytes, other_public: ec.Point) -> bytes:
-    """Token over the other side's ephemeral EC public key."""
-    return crypto.token_mac(suite, ks_mac, public_key_object(oid_bytes, other_public.encode()))
 
 
 class PaceGroup(ABC, Generic[E]):
@@ -221,7 +210,7 @@ def perform_pace(
     """Run PACE; returns the SM session (SSC 0). Wrong CAN/MRZ → ``AccessDeniedError`` (no retry here)."""
     group = group_for(info)
     suite = SUITES[info.cipher]
-    pick = random_scalar or (lambda n: secrets.randbelow(n - 1) + 1)
+    pick = random_scalar or crypto.random_scalar
 
     response = transceive(channel, mse_set_at(info, password))
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Literal
 
 from edge.devices import AccessKey
 from edge.identity import tlv
-from edge.identity.emrtd import bac, chip_auth, pace
+from edge.identity.emrtd import bac, chip_auth, crypto, pace
 from edge.identity.emrtd.apdu import (
     SW_END_OF_FILE,
     ApduChannel,
@@ -117,7 +116,7 @@ class EmrtdSession:
         self.min_chunk_bytes = min_chunk_bytes
         self.max_recoveries = max_recoveries
         self._random_bytes = random_bytes
-        self._random_scalar = random_scalar or (lambda n: secrets.randbelow(n - 1) + 1)
+        self._random_scalar = random_scalar or crypto.random_scalar
         self._chunk = max_chunk_bytes
         self.card_access: SecurityInfos | None = None
         self.pace_info: PaceInfo | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +26,13 @@ from ecdsa import curves
 from edge.identity import tlv
 from edge.identity.emrtd import bac, crypto, ec, pace
 from edge.identity.emrtd.apdu import CommandApdu
-from edge.identity.emrtd.cardaccess import PaceInfo, parse_security_infos
+from edge.identity.emrtd.cardaccess import CIPHER_ARCS, PaceInfo, parse_security_infos
 from edge.identity.emrtd.crypto import SUITES, CipherName
 from edge.identity.emrtd.errors import ChipError
+from edge.identity.emrtd.session import EMRTD_AID
 from firmware_bridge.sim.vchip.identity import Identity, load_identity
 from firmware_bridge.sim.vchip.secure_messaging import CardSecureMessaging, SmCommandError
 
-EMRTD_AID = bytes.fromhex("A0000002471001")
 FID_CARD_ACCESS = 0x011C
 EAC_PROTECTED = frozenset({0x0103, 0x0104})  # DG3 fingerprints, DG4 iris: need Extended Access Control
 DEFAULT_ATS = bytes.fromhex("0578807002")
@@ -386,7 +385,7 @@ class VirtualCccdChip:
             if 0x81 not in inner or not chained:
                 raise _Answer(0x6A80)
             pk_map_terminal = group.decode(inner[0x81])
-            sk_map = secrets.randbelow(group.order - 1) + 1
+            sk_map = crypto.random_scalar(group.order)
             state.mapped = group.map_generator(state.nonce, sk_map, pk_map_terminal)
             state.step = 2
             return tlv.encode(0x7C, tlv.encode(0x82, group.encode(group.power(group.generator(), sk_map))))
@@ -394,7 +393,7 @@ class VirtualCccdChip:
             if 0x83 not in inner or not chained:
                 raise _Answer(0x6A80)
             state.pk_eph_terminal = group.decode(inner[0x83])
-            sk_eph = secrets.randbelow(group.order - 1) + 1
+            sk_eph = crypto.random_scalar(group.order)
             state.pk_eph = group.power(state.mapped, sk_eph)
             if state.pk_eph == state.pk_eph_terminal:
                 raise _Answer(0x6A80)
@@ -457,11 +456,11 @@ class VirtualCccdChip:
 
 
 def parse_ca_cipher(oid_bytes: bytes) -> CipherName:
-    """Cipher named by the last arc of an id-CA-ECDH-* OID (content bytes)."""
-    ciphers: dict[bytes, CipherName] = {b"\x01": "3DES", b"\x02": "AES-128", b"\x03": "AES-192", b"\x04": "AES-256"}
-    if oid_bytes[-1:] not in ciphers:
+    """Cipher named by the last arc of an id-CA-ECDH-* OID (content bytes); 6A80 for anything else."""
+    arc = str(oid_bytes[-1]) if oid_bytes else ""
+    if arc not in CIPHER_ARCS:
         raise _Answer(0x6A80)
-    return ciphers[oid_bytes[-1:]]
+    return CIPHER_ARCS[arc]
 
 
 def _iso9796_2_sign(key: rsa.RSAPrivateKey, challenge: bytes, random_bytes: Callable[[int], bytes]) -> bytes:

@@ -1,4 +1,8 @@
-"""Card side of secure messaging: verify and decrypt protected commands, protect responses."""
+"""Card side of secure messaging: verify and decrypt protected commands, protect responses.
+
+Written apart from the reader's ``edge.identity.emrtd.sm`` on purpose (only the primitives are shared), so that a
+mistake in the SSC, IV or MAC-input rules on either side shows up as a failing end-to-end read.
+"""
 
 from __future__ import annotations
 

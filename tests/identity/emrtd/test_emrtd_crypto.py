@@ -77,7 +77,7 @@ def test_pace_literal_example() -> None:
     curve = ec.curve_for_parameter_id(13)
     sk_map_t = int("7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99", 16)
     sk_map_c = int("498FF49756F2DC1587840041839A85982BE7761D14715FB091EFA7BCE9058560", 16)
-    mapped = pace.map_generator(curve, nonce, sk_map_t, ec.generator(curve) * sk_map_c)
+    mapped = pace.EcGroup(curve).map_generator(nonce, sk_map_t, ec.generator(curve) * sk_map_c)
     assert mapped.x == G_MAPPED_X
     assert pace.session_keys(suite, G_K) == (G_KS_ENC, G_KS_MAC)
 
