@@ -111,6 +111,7 @@ def main() -> None:
             "PACE-CAN brainpoolP256r1 AES-128 (CCCD)": {"pace": ("brainpoolP256r1", "AES-128")},
             "PACE-CAN P-256 AES-128": {"pace": ("P-256", "AES-128")},
             "PACE-CAN brainpoolP512r1 AES-256": {"pace": ("brainpoolP512r1", "AES-256")},
+            "PACE-CAN DH MODP-2048-256 AES-128": {"pace": ("MODP-2048-256", "AES-128")},
         }
         for label, options in variants.items():
             document = build_identity("Nguyễn Văn An", "001099012345", birth, expiry, "M", face, **options)  # type: ignore[arg-type]
