@@ -164,10 +164,12 @@ class EmrtdSession:
     def establish(self) -> Literal["PACE", "BAC"]:
         """Access control (PACE if announced and usable, else BAC) and SELECT of the eMRTD application."""
         self.secure = None
+        if not self.key.can and not self._has_mrz():
+            raise AccessDeniedError("no access key: need the CAN (from the QR code) or the MRZ data")
         if not self._card_access_read:
             self.read_card_access()
         info = self.card_access.best_pace() if self.card_access else None
-        if info is not None and (self.key.can or self._has_mrz()):
+        if info is not None:
             password = self._pace_password()
             sm = pace.perform_pace(self.channel, info, password, random_scalar=self._random_scalar)
             self.secure = SecureChannel(self.channel, sm)

@@ -297,3 +297,10 @@ def test_absurd_file_length_is_rejected(make_card: MakeCard) -> None:
     with pytest.raises(ChipError) as info:
         EmrtdSession(MemoryChannel(card), CAN_KEY).read(("DG1",))
     assert info.value.code == "E_CHIP_DATA_MALFORMED"
+
+
+def test_no_access_key_at_all(make_card: MakeCard) -> None:
+    channel = MemoryChannel(make_card())
+    with pytest.raises(AccessDeniedError, match="no access key"):
+        EmrtdSession(channel, AccessKey()).read()
+    assert channel.sent == []  # nothing sent to the card
