@@ -22,6 +22,7 @@ from edge.identity.emrtd.session import EmrtdSession
 from edge.identity.emrtd.sm import SecureMessaging
 from firmware_bridge.sim.identity_builder import build_identity
 from firmware_bridge.sim.vchip.card import VirtualCccdChip
+from firmware_bridge.sim.vchip.channel import MemoryChannel
 from firmware_bridge.sim.vchip.identity import identity_from_json
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -124,5 +125,18 @@ def card_document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
 @given(raw=st.binary(max_size=80))
 def test_virtual_card_answers_any_bytes(card_document: dict[str, object], raw: bytes) -> None:
     card = VirtualCccdChip(identity_from_json(card_document))
+    response = card.process_apdu(raw)
+    assert len(response) >= 2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=80), protect=st.booleans())
+def test_virtual_card_in_session_answers_any_bytes(card_document: dict[str, object], raw: bytes, protect: bool) -> None:
+    """After PACE: random (or randomly SM-flagged) commands get a status word and end the session cleanly."""
+    card = VirtualCccdChip(identity_from_json(card_document))
+    session = EmrtdSession(MemoryChannel(card), AccessKey(can="012345"))
+    session.establish()
+    if protect and len(raw) >= 4:
+        raw = bytes((raw[0] | 0x0C,)) + raw[1:]
     response = card.process_apdu(raw)
     assert len(response) >= 2
