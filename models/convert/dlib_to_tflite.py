@@ -173,16 +173,33 @@ def convert(kinds: tuple[str, ...], live_dlib: bool, faces_dir: Path) -> int:
     return 0
 
 
+def int8_report(out: Path, faces_dir: Path) -> int:
+    """Build the dynamic-range int8 variant to ``out`` (never into models/) and print its error against dlib."""
+    from tf_graph import to_tflite  # noqa: PLC0415
+
+    out.write_bytes(to_tflite(load(resnet_dat()), "int8"))
+    chips, _ = real_chips(faces_dir)
+    result = compare_with_dlib([ModelUnderTest("int8", out, float("inf"))], chips, timing=True, quiet=True)
+    result["committed_reference_max_abs_diff"] = check_committed_reference(out)
+    result["bytes"] = out.stat().st_size
+    result["tolerance"] = "none: report only, int8 is not installed into models/"
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="rebuild to a temp dir and compare with committed files")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma list of fp32,fp16 (default both)")
     parser.add_argument("--faces-dir", type=Path, default=DEFAULT_FACES_DIR)
     parser.add_argument("--no-live-dlib", action="store_true", help="verify only against the committed dlib reference")
+    parser.add_argument("--int8-report", type=Path, metavar="PATH", help="only build int8 to PATH and report its error")
     args = parser.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
     if unknown := set(kinds) - set(KINDS):
         parser.error(f"unknown kinds {sorted(unknown)}")
+    if args.int8_report:
+        return int8_report(args.int8_report, args.faces_dir)
     if args.check:
         return check(kinds)
     return convert(kinds, live_dlib=not args.no_live_dlib, faces_dir=args.faces_dir)
