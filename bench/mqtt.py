@@ -106,6 +106,7 @@ class Counter:
     def __init__(self, url: str) -> None:
         address = parse_broker_url(url)
         self.ids: set[str] = set()
+        self.first_seen: dict[str, float] = {}
         self.messages = 0
         self.lock = threading.Lock()
         self.ready = threading.Event()
@@ -121,8 +122,10 @@ class Counter:
         if not message.topic.endswith("/candidate.admitted"):
             return  # e.g. the backlog alarm raised while draining
         event_id = dict(message.properties.UserProperty).get("event_id", "")
+        now = time.perf_counter()
         with self.lock:
             self.ids.add(event_id)
+            self.first_seen.setdefault(event_id, now)
             self.messages += 1
 
     def wait_for(self, n: int, timeout_s: float) -> bool:
@@ -178,6 +181,7 @@ def outbox_stream(url: str, db: Path, n: int, sync: str, max_inflight: int) -> d
     counter.ready.wait(5)
     start = time.perf_counter()
     decided_at = 0.0
+    committed: dict[str, float] = {}
     for i in range(n):
         ev = admitted(i)
         store.record_attempt(ev.attempt_id, SESSION, ev.subject.candidate_id, "0010******45", "chip")
@@ -193,6 +197,7 @@ def outbox_stream(url: str, db: Path, n: int, sync: str, max_inflight: int) -> d
             model_version="facenet-tflite-1",
             gate_id=GATE,
         )
+        committed[ev.event_id] = time.perf_counter()
         link.wake()
     decided_at = time.perf_counter() - start
     while store.outbox_backlog() > 0:
@@ -201,6 +206,7 @@ def outbox_stream(url: str, db: Path, n: int, sync: str, max_inflight: int) -> d
     complete = counter.wait_for(n, 30)
     with counter.lock:
         distinct, messages = len(counter.ids), counter.messages
+        latencies = sorted(counter.first_seen[k] - t for k, t in committed.items() if k in counter.first_seen)
     link.stop()
     counter.close()
     store.close()
@@ -213,6 +219,9 @@ def outbox_stream(url: str, db: Path, n: int, sync: str, max_inflight: int) -> d
         "duplicates": messages - distinct,
         "lost": n - distinct,
         "complete": float(complete),
+        "latency_p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else -1.0,
+        "latency_p95_ms": latencies[int(len(latencies) * 0.95)] * 1000 if latencies else -1.0,
+        "latency_max_ms": latencies[-1] * 1000 if latencies else -1.0,
     }
 
 
@@ -284,6 +293,7 @@ def main() -> int:
         "outbox": {k: round(v, 2) for k, v in stream.items()},
         "ratio_outbox_to_bare": round(stream["decision_to_puback_per_s"] / baseline, 3),
         "drain": {k: round(v, 2) for k, v in drained.items()},
+        "ratio_drain_to_bare": round(drained["per_s"] / baseline, 3) if drained else None,
     }
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -298,11 +308,16 @@ def main() -> int:
         f"  received {stream['distinct_received']:.0f}/{args.events} distinct, lost {stream['lost']:.0f}, "
         f"duplicates {stream['duplicates']:.0f}"
     )
+    print(
+        f"  decision commit → subscriber: p50 {stream['latency_p50_ms']:.1f} ms, "
+        f"p95 {stream['latency_p95_ms']:.1f} ms, max {stream['latency_max_ms']:.1f} ms"
+    )
     if drained:
         print(
             f"drain a {args.drain}-event backlog:            {drained['drain_s']:8.1f} s "
             f"({drained['per_s']:.0f} events/s, lost {drained['lost']:.0f}; filled in {drained['fill_s']:.1f} s)"
         )
+        print(f"publisher alone (drain) vs bare paho:       ratio {result['ratio_drain_to_bare']}")
     return 0
 
 
