@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from edge.devices import RgbImage
 from edge.vision.align import AlignedFace, align_face
 from edge.vision.detect import Detection, FaceDetector
 from edge.vision.embed import Embedding, FaceEmbedder
-from edge.vision.image import decode_image
+from edge.vision.image import ImageUnreadableError, decode_image
 from edge.vision.models import model_path, model_version
 from edge.vision.quality import (
     E_MULTIPLE_FACES,
@@ -105,7 +107,15 @@ class FacePipeline:
         )
 
     def analyse(self, image: RgbImage, profile: GateProfile) -> FaceAnalysis:
-        """Detect, align the largest face and run the quality gates of ``profile``."""
+        """Detect, align the largest face and run the quality gates of ``profile``.
+
+        ``image`` must be H x W x 3 uint8 RGB (else ``ImageUnreadableError``).
+        """
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or min(image.shape[:2]) < 1:
+            raise ImageUnreadableError(
+                f"frame must be H x W x 3 uint8 RGB, got shape {image.shape} dtype {image.dtype}",
+                remedy="configure the camera for RGB888 frames",
+            )
         timings: dict[str, float] = {}
         height, width = image.shape[:2]
         start = time.perf_counter()
@@ -115,7 +125,10 @@ class FacePipeline:
             return FaceAnalysis((width, height), (), None, None, None, (E_NO_FACE,), padded, timings)
         face = detections[0]
         start = time.perf_counter()
-        aligned = align_face(image, face)
+        try:
+            aligned = align_face(image, face)
+        except ValueError:  # degenerate keypoints: nothing to align, treat as no usable face
+            return FaceAnalysis((width, height), tuple(detections), None, None, None, (E_NO_FACE,), padded, timings)
         timings["align_ms"] = _ms_since(start)
         start = time.perf_counter()
         quality = assess(face, aligned, self.settings, profile)

@@ -82,7 +82,10 @@ class TfliteFaceVerifier:
         recent = [f for f in live if f.captured_monotonic_s >= newest - self._settings.frame_window_s]
         analyses = []
         for frame in recent:
-            analysis = self._pipeline.analyse(frame.image, GateProfile.LIVE)
+            try:
+                analysis = self._pipeline.analyse(frame.image, GateProfile.LIVE)
+            except ImageError:
+                continue  # a malformed camera frame counts as no frame
             for key, value in analysis.timings_ms.items():
                 _add(timings, key, value)
             analyses.append((frame, analysis))

@@ -12,7 +12,7 @@ from PIL import Image
 from edge.devices import RgbImage
 from edge.vision.align import CHIP_SIZE_PX, CHIP_TARGETS_XY, align_face, apply_transform, similarity_transform
 from edge.vision.detect import LEFT_EYE, MOUTH, NOSE_TIP, RIGHT_EYE
-from edge.vision.image import decode_image
+from edge.vision.image import ImageUnreadableError, decode_image
 from edge.vision.pipeline import FacePipeline
 from edge.vision.quality import E_MULTIPLE_FACES, E_NO_FACE, GateProfile
 
@@ -122,3 +122,11 @@ def test_large_face_is_shrunk_without_losing_alignment(pipeline: FacePipeline, o
     chip_small = align_face(obama, pipeline.detector.detect(obama)[0][0]).chip
     diff = np.abs(chip_big.astype(int) - chip_small.astype(int)).mean()
     assert diff < 25.0  # same face, same framing, whatever the input size
+
+
+def test_analyse_rejects_non_rgb_frames(pipeline: FacePipeline) -> None:
+    with pytest.raises(ImageUnreadableError) as info:
+        pipeline.analyse(np.zeros((64, 64), dtype=np.uint8), GateProfile.LIVE)
+    assert info.value.code == "E_IMAGE_UNREADABLE"
+    with pytest.raises(ImageUnreadableError):
+        pipeline.analyse(np.zeros((64, 64, 3), dtype=np.float32), GateProfile.LIVE)  # type: ignore[arg-type]

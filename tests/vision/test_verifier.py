@@ -115,3 +115,15 @@ def test_no_frames_and_faceless_chip(verifier: TfliteFaceVerifier, obama2: RgbIm
     assert result.frames_used == 0
     assert result.best_frame is not None  # the best live frame is kept for the proctor's review screen
     assert np.array_equal(result.best_frame, obama2)
+
+
+def test_malformed_frames_are_skipped(verifier: TfliteFaceVerifier, obama: RgbImage, obama2: RgbImage) -> None:
+    grey = np.zeros((240, 320), dtype=np.uint8)
+    rgba = np.zeros((240, 320, 4), dtype=np.uint8)
+    live = [*_frames((grey, 1.0), (rgba, 1.1)), *_frames((obama2, 1.2))]
+    result = verifier.verify(live, [ReferenceImage("chip", _encode(obama, "JPEG"))])
+    assert result.similarity is not None
+    assert result.frames_used == 1
+    only_bad = verifier.verify(_frames((grey, 1.0)), [ReferenceImage("chip", _encode(obama, "JPEG"))])
+    assert only_bad.similarity is None
+    assert only_bad.reasons == (E_NO_FACE,)
