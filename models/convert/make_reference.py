@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from skimage import data  # noqa: PLC0415 - conversion-venv only
 
     pipeline = DlibPipeline()
-    source = Image.fromarray(data.astronaut())
+    source = Image.fromarray(data.astronaut())  # type: ignore[no-untyped-call]
     chips: dict[str, np.ndarray] = {}
     for name, variant in VARIANTS.items():
         chip = pipeline.chip(np.asarray(variant(source).convert("RGB"), dtype=np.uint8))

@@ -80,7 +80,7 @@ def forward(net: DlibNet, chip: tf.Tensor) -> tf.Tensor:
     return x
 
 
-class DlibResnetModule(tf.Module):
+class DlibResnetModule(tf.Module):  # type: ignore[misc]  # TensorFlow ships no type stubs
     """tf.Module wrapping ``forward`` with the fixed [1,150,150,3] float32 input contract."""
 
     def __init__(self, net: DlibNet) -> None:

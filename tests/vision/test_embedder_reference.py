@@ -43,7 +43,8 @@ def _embed(interpreter: Any, chip: np.ndarray) -> np.ndarray:
 
 
 def _load_reference() -> dict[str, Any]:
-    return json.loads((REFERENCE_DIR / "reference.json").read_text())
+    loaded: dict[str, Any] = json.loads((REFERENCE_DIR / "reference.json").read_text())
+    return loaded
 
 
 REFERENCE = _load_reference()
