@@ -144,7 +144,7 @@ def _detect(args: argparse.Namespace) -> int:
         "width": width,
         "height": height,
         "faces": [d.to_json() for d in analysis.detections],
-        "padded_retry": analysis.padded_retry,
+        "retry": analysis.retry,
         "profile": args.profile,
         "quality": analysis.quality.to_json() if analysis.quality else None,
         "reasons": list(analysis.reasons),

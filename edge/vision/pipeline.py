@@ -45,7 +45,7 @@ class FaceAnalysis:
     aligned: AlignedFace | None
     quality: FaceQuality | None
     reasons: tuple[str, ...]
-    padded_retry: bool
+    retry: str  # "", "padded" or "tiled": which detector retry found the face
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -119,16 +119,17 @@ class FacePipeline:
         timings: dict[str, float] = {}
         height, width = image.shape[:2]
         start = time.perf_counter()
-        detections, padded = self.detector.detect(image)
+        # Tiles only for still photos: at the gate a face that small means "step closer", not a search.
+        detections, retry = self.detector.detect(image, tiles=profile is GateProfile.REFERENCE)
         timings["detect_ms"] = _ms_since(start)
         if not detections:
-            return FaceAnalysis((width, height), (), None, None, None, (E_NO_FACE,), padded, timings)
+            return FaceAnalysis((width, height), (), None, None, None, (E_NO_FACE,), retry, timings)
         face = detections[0]
         start = time.perf_counter()
         try:
             aligned = align_face(image, face)
         except ValueError:  # degenerate keypoints: nothing to align, treat as no usable face
-            return FaceAnalysis((width, height), tuple(detections), None, None, None, (E_NO_FACE,), padded, timings)
+            return FaceAnalysis((width, height), tuple(detections), None, None, None, (E_NO_FACE,), retry, timings)
         timings["align_ms"] = _ms_since(start)
         start = time.perf_counter()
         quality = assess(face, aligned, self.settings, profile)
@@ -136,7 +137,7 @@ class FacePipeline:
         if count_significant_faces(detections, self.settings) > 1:
             reasons.insert(0, E_MULTIPLE_FACES)
         timings["quality_ms"] = _ms_since(start)
-        return FaceAnalysis((width, height), tuple(detections), face, aligned, quality, tuple(reasons), padded, timings)
+        return FaceAnalysis((width, height), tuple(detections), face, aligned, quality, tuple(reasons), retry, timings)
 
     def embed(self, analysis: FaceAnalysis) -> tuple[Embedding, float]:
         """Embedding of the analysed face and the time it took (ms). The face must exist."""

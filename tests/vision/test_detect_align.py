@@ -18,9 +18,9 @@ from edge.vision.quality import E_MULTIPLE_FACES, E_NO_FACE, GateProfile
 
 
 def test_one_face_with_keypoints_in_place(pipeline: FacePipeline, obama: RgbImage) -> None:
-    detections, padded = pipeline.detector.detect(obama)
+    detections, retry = pipeline.detector.detect(obama)
     assert len(detections) == 1
-    assert not padded
+    assert retry == ""
     face = detections[0]
     x, y, w, h = face.box_xywh
     assert 0.3 < w / obama.shape[1] < 0.9
@@ -69,9 +69,9 @@ def test_tight_crop_found_by_padded_retry(pipeline: FacePipeline, obama: RgbImag
     # forehead to chin, cheek to cheek: BlazeFace alone misses a face filling the whole image
     crop = np.ascontiguousarray(obama[y + h // 5 : y + h - h // 10, x + w // 6 : x + w - w // 6])
     assert pipeline.detector._run(crop) == []
-    found, padded = pipeline.detector.detect(crop)
+    found, retry = pipeline.detector.detect(crop)
     assert len(found) == 1
-    assert padded
+    assert retry == "padded"
     kp = found[0].keypoints_xy
     # keypoints are mapped back into the crop's own coordinates
     assert np.all(kp[:4, 0] >= 0)
@@ -130,3 +130,23 @@ def test_analyse_rejects_non_rgb_frames(pipeline: FacePipeline) -> None:
     assert info.value.code == "E_IMAGE_UNREADABLE"
     with pytest.raises(ImageUnreadableError):
         pipeline.analyse(np.zeros((64, 64, 3), dtype=np.float32), GateProfile.LIVE)  # type: ignore[arg-type]
+
+
+def test_small_face_in_large_still_found_by_tiles(pipeline: FacePipeline, obama: RgbImage, gradient: RgbImage) -> None:
+    """A face ~14% of the image width: BlazeFace misses it; stills get a tiled search, live frames do not."""
+    canvas = np.full((1100, 1460, 3), 120, dtype=np.uint8)
+    canvas[600 : 600 + obama.shape[0], 900 : 900 + obama.shape[1]] = obama
+    assert pipeline.detector.detect(canvas)[0] == []
+    found, retry = pipeline.detector.detect(canvas, tiles=True)
+    assert retry == "tiled"
+    assert len(found) == 1  # seen in several overlapping tiles, reported once
+    reference = pipeline.analyse(canvas, GateProfile.REFERENCE)
+    assert reference.usable, reference.reasons
+    # keypoints are in canvas coordinates: the eyes sit where they are in the pasted photo (+ its offset)
+    direct = pipeline.detector.detect(obama)[0][0]
+    shift = np.array([900.0, 600.0])
+    assert np.all(np.abs(found[0].keypoints_xy[:2] - (direct.keypoints_xy[:2] + shift)) < 6.0)
+    assert pipeline.analyse(canvas, GateProfile.LIVE).reasons == (E_NO_FACE,)
+    # no false faces from tiling a faceless image
+    big_wall = cv2.resize(gradient, (1600, 1200))
+    assert pipeline.detector.detect(big_wall, tiles=True) == ([], "")

@@ -16,6 +16,6 @@ from edge.vision.pipeline import FacePipeline
 def test_dev_set(shared_dir: Path, embedding_pipeline: FacePipeline, name: str, min_auc: float) -> None:
     pairs = read_pairs(shared_dir / "data" / "faces" / name / "pairs.csv")
     scores = score_pairs(Comparer(embedding_pipeline, None), pairs)
-    assert scores.n_no_face == 0  # BlazeFace + padded retry finds every face, incl. RGBA PNG and partial faces
+    assert scores.n_no_face == 0  # BlazeFace (+ retries) finds every face, incl. RGBA PNG and partial faces
     assert scores.genuine.size + scores.impostor.size == len(pairs)
     assert auc(scores.genuine, scores.impostor) >= min_auc
