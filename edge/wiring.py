@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edge.config import AppConfig, SimulatedMatcherConfig, Thresholds
 from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
@@ -82,9 +83,9 @@ def build_verifier(cfg: AppConfig, thresholds: Thresholds) -> FaceVerifier:
     from edge.vision.thresholds import Thresholds as VisionThresholds  # noqa: PLC0415
     from edge.vision.verifier import TfliteFaceVerifier  # noqa: PLC0415
 
-    vision_thresholds = VisionThresholds.model_construct(
-        version=thresholds.version, match=thresholds.match, review=thresholds.review
-    )
+    # The verifier only reads the review threshold (for fusing chip and roster scores); the policy owns the rest.
+    values: dict[str, Any] = {"version": thresholds.version, "match": thresholds.match, "review": thresholds.review}
+    vision_thresholds = VisionThresholds.model_construct(**values)
     return TfliteFaceVerifier(vision_thresholds, cfg.vision)
 
 
