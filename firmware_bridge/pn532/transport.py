@@ -64,7 +64,7 @@ class Pn532Transport:
         self,
         port: SerialPort,
         *,
-        ack_timeout_s: float = 0.1,
+        ack_timeout_s: float = 0.25,
         max_resends: int = 2,
         max_nacks: int = 3,
     ) -> None:

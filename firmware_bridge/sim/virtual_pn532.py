@@ -175,6 +175,7 @@ class VirtualPn532:
             time.sleep(seconds)
 
     def _write(self, data: bytes) -> None:
+        self.stats.bytes_out += len(data)  # counted with its line time, before the host can see the bytes
         self._uart_delay(len(data))
         view = memoryview(data)
         while view and not self._stop.is_set():
@@ -186,7 +187,6 @@ class VirtualPn532:
             except BlockingIOError:
                 continue
             view = view[sent:]
-        self.stats.bytes_out += len(data)
 
     def _run(self) -> None:
         while not self._stop.is_set():

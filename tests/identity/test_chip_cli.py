@@ -83,7 +83,9 @@ def sim_reader(identity: Path, *extra: str) -> Iterator[str]:
     try:
         assert process.stdout is not None
         first = process.stdout.readline().strip()
-        assert first.startswith("PTY /dev/"), first
+        if not first.startswith("PTY /dev/"):
+            process.kill()
+            pytest.fail(f"sim reader did not start: {first!r} {process.communicate(timeout=10)[1]}")
         yield first.removeprefix("PTY ")
     finally:
         process.send_signal(signal.SIGTERM)
