@@ -24,7 +24,7 @@ from edge.vision.models import default_thresholds_path
 from edge.vision.pipeline import FacePipeline
 from edge.vision.quality import GateProfile
 from edge.vision.settings import VisionSettings
-from edge.vision.thresholds import Thresholds, load_thresholds
+from edge.vision.thresholds import Thresholds, check_model_version, load_thresholds
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -100,7 +100,9 @@ def _compare(args: argparse.Namespace) -> int:
             "give either IMG_A IMG_B or --pairs, not both", code="E_USAGE", remedy="see `examgate face compare --help`"
         )
     thresholds = _thresholds(args, settings)
-    comparer = Comparer(FacePipeline.shared(settings), thresholds)
+    pipeline = FacePipeline.shared(settings)
+    check_model_version(thresholds, pipeline.model_version)
+    comparer = Comparer(pipeline, thresholds)
     if args.pairs is not None:
         pairs = read_pairs(Path(args.pairs))
         rows = [comparer.compare(p.path_a, p.path_b, p.image_a, p.image_b) for p in pairs]

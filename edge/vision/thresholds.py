@@ -63,6 +63,17 @@ class Thresholds(BaseModel):
         return "no_match"
 
 
+def check_model_version(thresholds: Thresholds, model_version: str) -> None:
+    """Refuse thresholds calibrated for other model files (an empty ``model_version`` in them is not checked)."""
+    if thresholds.model_version and thresholds.model_version != model_version:
+        raise ThresholdsError(
+            f"thresholds {thresholds.version} were calibrated for {thresholds.model_version}, "
+            f"the models here are {model_version}",
+            code="E_THRESHOLDS_MODEL_MISMATCH",
+            remedy="re-run `examgate face calibrate` with these models, or restore the model files they were made for",
+        )
+
+
 def load_thresholds(path: Path) -> Thresholds:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -22,7 +22,7 @@ from edge.vision.match import cosine_similarity, fuse_scores
 from edge.vision.pipeline import FaceAnalysis, FacePipeline
 from edge.vision.quality import E_NO_FACE, GateProfile
 from edge.vision.settings import VisionSettings
-from edge.vision.thresholds import Thresholds
+from edge.vision.thresholds import Thresholds, check_model_version
 
 
 def _add(timings: dict[str, float], key: str, value_ms: float) -> None:
@@ -43,6 +43,7 @@ class TfliteFaceVerifier:
         self._thresholds = thresholds
         _ = self._pipeline.embedder  # load now: fail at start-up, not at the first candidate
         self._model_version = self._pipeline.model_version
+        check_model_version(thresholds, self._model_version)
 
     @property
     def model_version(self) -> str:

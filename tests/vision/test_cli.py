@@ -184,3 +184,15 @@ def test_calibrate_writes_thresholds_and_plots(
     for png in out["plots"]:
         assert Image.open(io.BytesIO(Path(png).read_bytes())).format == "PNG"
     assert sorted(Path(p).name for p in out["plots"]) == ["thresholds_det.png", "thresholds_hist.png"]
+
+
+def test_compare_refuses_thresholds_of_other_models(
+    embedding_pipeline: FacePipeline, images: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    committed = (Path(__file__).resolve().parents[2] / "models" / "thresholds.toml").read_text()
+    other = images / "other.toml"
+    other.write_text(committed.replace(embedding_pipeline.model_version, "dlib_resnet_v1_int8+blazeface_sr@0badc0de"))
+    argv = ["face", "compare", str(images / "obama.jpg"), str(images / "biden.jpg"), "--thresholds", str(other)]
+    status, out = _run([*argv, "--json"], capsys)
+    assert status != 0
+    assert out["code"] == "E_THRESHOLDS_MODEL_MISMATCH"

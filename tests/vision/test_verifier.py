@@ -13,7 +13,7 @@ from edge.vision.match import E_ROSTER_DISAGREES
 from edge.vision.models import default_thresholds_path
 from edge.vision.pipeline import FacePipeline
 from edge.vision.quality import E_MULTIPLE_FACES, E_NO_FACE
-from edge.vision.thresholds import Thresholds, load_thresholds
+from edge.vision.thresholds import Thresholds, ThresholdsError, load_thresholds
 from edge.vision.verifier import TfliteFaceVerifier
 
 
@@ -127,3 +127,12 @@ def test_malformed_frames_are_skipped(verifier: TfliteFaceVerifier, obama: RgbIm
     only_bad = verifier.verify(_frames((grey, 1.0)), [ReferenceImage("chip", _encode(obama, "JPEG"))])
     assert only_bad.similarity is None
     assert only_bad.reasons == (E_NO_FACE,)
+
+
+def test_thresholds_for_other_models_are_refused(embedding_pipeline: FacePipeline, thresholds: Thresholds) -> None:
+    other = thresholds.model_copy(update={"model_version": "dlib_resnet_v1_fp16+blazeface_sr@00000000"})
+    with pytest.raises(ThresholdsError) as info:
+        TfliteFaceVerifier(other, pipeline=embedding_pipeline)
+    assert info.value.code == "E_THRESHOLDS_MODEL_MISMATCH"
+    unversioned = thresholds.model_copy(update={"model_version": ""})
+    assert TfliteFaceVerifier(unversioned, pipeline=embedding_pipeline).model_version == thresholds.model_version
