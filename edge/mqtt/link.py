@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import paho.mqtt.client as mqtt
 
@@ -23,6 +23,9 @@ from edge.mqtt.topics import (
     reply_prefix,
     status_topic,
 )
+
+if TYPE_CHECKING:
+    from edge.config import AppConfig
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ class GateLink:
         self.gate_id = gate_id
         self._settings = settings
         self._versions = software_versions(versions)
-        self._config_hash = config_hash
+        self.config_hash = config_hash
         self._status_topic = status_topic(site_id, gate_id)
         will = Will(self._status_topic, make_status("offline", site_id, gate_id, config_hash=config_hash).payload())
         self.connection = MqttConnection(
@@ -76,7 +79,7 @@ class GateLink:
         self.publisher.stop(timeout_s)
         self._worker.shutdown(wait=True, cancel_futures=True)
         stopped = make_status(
-            "stopped", self.site_id, self.gate_id, versions=self._versions, config_hash=self._config_hash
+            "stopped", self.site_id, self.gate_id, versions=self._versions, config_hash=self.config_hash
         )
         self.connection.stop(final=(self._status_topic, stopped.payload()), timeout_s=timeout_s)
 
@@ -89,7 +92,7 @@ class GateLink:
     # ------------------------------------------------------------------ connection hooks (network thread)
     def _on_connected(self, connection: MqttConnection) -> None:
         birth = make_status(
-            "online", self.site_id, self.gate_id, versions=self._versions, config_hash=self._config_hash
+            "online", self.site_id, self.gate_id, versions=self._versions, config_hash=self.config_hash
         )
         connection.publish(self._status_topic, birth.payload(), retain=True)
         connection.subscribe(command_filter(self.site_id, self.gate_id))
@@ -129,3 +132,21 @@ class GateLink:
         props = publish_properties(correlation=correlation, expiry_s=self._settings.message_expiry_s)
         if not self.connection.publish(topic, reply.model_dump_json().encode(), properties=props):
             log.warning("reply to %s could not be queued; the sender may resend the same command_id", reply.name)
+
+
+def link_from_config(
+    cfg: AppConfig, store: GateStore, target: CommandTarget, versions: dict[str, str] | None = None
+) -> GateLink | None:
+    """The gate's link as configured, or None when ``[mqtt]`` is absent or disabled (events then just queue)."""
+    if cfg.mqtt is None or not cfg.mqtt.enabled:
+        return None
+    return GateLink(
+        cfg.mqtt,
+        store,
+        target,
+        site_id=cfg.site.site_id,
+        gate_id=cfg.site.gate_id,
+        config_hash=cfg.digest(),
+        versions=versions,
+        store_path=cfg.store.path,
+    )

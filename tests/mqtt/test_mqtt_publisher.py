@@ -12,7 +12,8 @@ import pytest
 from mqtt_broker import Mosquitto
 from mqtt_helpers import SITE, Collector, StoreTarget, status_event, wait_until
 
-from edge.mqtt.link import GateLink
+from edge.config import sample_config
+from edge.mqtt.link import GateLink, link_from_config
 from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import events_filter, status_topic
 from edge.store import Store
@@ -141,3 +142,19 @@ def test_retained_status_online_then_stopped(broker: Mosquitto, store: Store) ->
         assert json.loads(message.payload)["state"] == "stopped"
     finally:
         after.close()
+
+
+def test_link_from_config(broker: Mosquitto, tmp_path: Path) -> None:
+    cfg = sample_config(tmp_path)
+    s = Store.open(tmp_path / "cfg.db", synchronous="NORMAL")
+    try:
+        assert link_from_config(cfg, s, StoreTarget(s)) is None  # no [mqtt] section: events just queue
+        disabled = cfg.model_copy(update={"mqtt": MqttSettings(enabled=False)})
+        assert link_from_config(disabled, s, StoreTarget(s)) is None
+        enabled = cfg.model_copy(update={"mqtt": MqttSettings(broker_url=broker.url)})
+        link = link_from_config(enabled, s, StoreTarget(s))
+        assert link is not None
+        assert (link.site_id, link.gate_id) == ("demo-site", "lane-1")
+        assert link.config_hash == enabled.digest()
+    finally:
+        s.close()
