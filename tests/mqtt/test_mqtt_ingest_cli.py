@@ -68,9 +68,9 @@ def test_shared_subscription_splits_and_deduplicates(broker: Mosquitto, tmp_path
     sink.close()
 
 
-def run_cli(*argv: str, timeout_s: float = 30) -> subprocess.Popen[str]:
+def run_cli(*argv: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "edge.cli.main", *argv],
+        [sys.executable, str(Path(__file__).with_name("mqtt_cli_runner.py")), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
