@@ -48,6 +48,7 @@ from edge.identity.reader import NoCardError, Pn532CardReader, VerifiedRead
 from edge.identity.sod import SodError
 from edge.identity.tlv import TlvError
 from edge.identity.trust_store import TrustStore, TrustStoreError
+from firmware_bridge.pn532.driver import BAUD_CODES
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -165,6 +166,8 @@ def _report_error(error: ExamGateError, as_json: bool) -> int:
 def _read(args: argparse.Namespace) -> int:
     try:
         key = access_key(args)
+        if args.face_out is not None and not args.face_out.parent.is_dir():
+            raise UsageError(f"--face-out: folder {args.face_out.parent} does not exist")
         trust = TrustStore.load(args.csca) if args.csca else TrustStore.from_certificates([])
     except ExamGateError as exc:
         return _report_error(exc, args.json)
@@ -185,7 +188,10 @@ def _read(args: argparse.Namespace) -> int:
         reader.close()
     timings = {"connect_poll": polled_ms, **read.timings_ms, "total": (time.perf_counter() - started) * 1000}
     if args.face_out:
-        args.face_out.write_bytes(read.face.data)
+        try:
+            args.face_out.write_bytes(read.face.data)
+        except OSError as exc:
+            return _report_error(UsageError(f"cannot write --face-out {args.face_out}: {exc.strerror}"), args.json)
     document = read_to_json(read, timings)
     if args.json:
         print(json.dumps(document, ensure_ascii=False))
@@ -198,6 +204,13 @@ def _read(args: argparse.Namespace) -> int:
         print(f"clone check {read.clone_check}")
         print(f"time        {timings['total']:.0f} ms, {read.session.apdus} APDUs")
     return EXIT_OK
+
+
+def _baud(text: str) -> int:
+    value = int(text)
+    if value not in BAUD_CODES:
+        raise argparse.ArgumentTypeError(f"the PN532 runs at {', '.join(map(str, sorted(BAUD_CODES)))}; got {value}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -218,9 +231,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "6 invalid data, 7 other chip error.",
     )
     read.add_argument("--port", required=True, help="serial port of the PN532 (e.g. /dev/serial0 or /dev/pts/N)")
-    read.add_argument("--baud", type=int, default=115200, help="PN532 UART speed after power-up (default 115200)")
+    read.add_argument("--baud", type=_baud, default=115200, help="PN532 UART speed after power-up (default 115200)")
     read.add_argument(
-        "--target-baud", type=int, default=921600, help="switch to this speed after wake-up (default 921600)"
+        "--target-baud", type=_baud, default=921600, help="switch to this speed after wake-up (default 921600)"
     )
     read.add_argument("--can", help="card access number: the last 6 digits of the 12-digit ID")
     read.add_argument("--document-number", help="MRZ document number (last 9 digits of the ID on a CCCD)")

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from edge.errors import ExamGateError
+from firmware_bridge.pn532.driver import BAUD_CODES
 from firmware_bridge.sim.vchip.card import VirtualCard, load_identity_card
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532
 
@@ -35,6 +36,13 @@ def load_card(path: Path) -> VirtualCard:
         return load_identity_card(path)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
         raise IdentityFileError(f"cannot load identity file {path}: {exc}") from exc
+
+
+def _baud(text: str) -> int:
+    value = int(text)
+    if value not in BAUD_CODES:
+        raise argparse.ArgumentTypeError(f"the PN532 runs at {', '.join(map(str, sorted(BAUD_CODES)))}; got {value}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -103,7 +111,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Prints 'PTY /dev/pts/N' first, then serves until SIGTERM/SIGINT.",
     )
     reader.add_argument("--identity", type=Path, required=True, help="identity file (examgate-identity/1 JSON)")
-    reader.add_argument("--baud", type=_positive, default=115200, help="initial UART speed (default 115200)")
+    reader.add_argument("--baud", type=_baud, default=115200, help="initial UART speed (default 115200)")
     reader.add_argument("--no-card", action="store_true", help="no card on the reader: every poll finds nothing")
     reader.add_argument("--remove-after-apdus", type=_positive, help="the card leaves the field after N APDUs")
     reader.add_argument("--corrupt-every", type=_positive, help="corrupt every Nth answer frame on the wire")

@@ -7,7 +7,7 @@ after the host's ACK. It reads the line speed the host set on the pty: bytes sen
 as on a real UART. The card behind it is a ``VirtualCard`` (``firmware_bridge.sim.vchip.card``).
 
 Faults: no card, card removed after N APDUs (status 0x01, like a card leaving the field), every Nth answer
-frame corrupted (a bad DCS, noise bytes before the frame, or alternately both), an answer chain that never ends, and
+frame corrupted (a bad DCS, noise bytes before the frame, or the two in turn), an answer chain that never ends, and
 UART timing (each byte costs 10 bit times at the current baud).
 """
 

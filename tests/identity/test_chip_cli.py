@@ -39,7 +39,10 @@ pytestmark = pytest.mark.timeout(60)
 
 PERSONAL_ID = "001099012345"
 CAN = "012345"
-EXAMGATE = [sys.executable, "-m", "edge.cli.main"]
+# The same parsers and handlers `examgate` mounts (edge.cli.main calls these modules' register()); run through
+# the modules' own entry points so these tests do not depend on every other command group importing.
+CHIP = [sys.executable, "-m", "edge.identity.chip_cli"]
+SIM = [sys.executable, "-m", "firmware_bridge.sim.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def sim_reader(identity: Path, *extra: str) -> Iterator[str]:
     """``examgate sim reader`` in a subprocess; yields the pty path from its first line; SIGTERM → exit 0."""
     process = subprocess.Popen(
-        [*EXAMGATE, "sim", "reader", "--identity", str(identity), *extra],
+        [*SIM, "sim", "reader", "--identity", str(identity), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -96,7 +99,7 @@ def sim_reader(identity: Path, *extra: str) -> Iterator[str]:
 
 def chip_read(port: str, *args: str, timeout_s: float = 40) -> tuple[int, dict[str, object], str]:
     done = subprocess.run(
-        [*EXAMGATE, "chip", "read", "--port", port, "--json", *args],
+        [*CHIP, "chip", "read", "--port", port, "--json", *args],
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -193,7 +196,7 @@ def test_every_frame_corrupt_is_a_comm_error(files: dict[str, Path]) -> None:
 
 def test_sim_reader_stops_cleanly_on_sigint(files: dict[str, Path]) -> None:
     process = subprocess.Popen(
-        [*EXAMGATE, "sim", "reader", "--identity", str(files["pace"])], stdout=subprocess.PIPE, text=True
+        [*SIM, "sim", "reader", "--identity", str(files["pace"])], stdout=subprocess.PIPE, text=True
     )
     assert process.stdout is not None
     assert process.stdout.readline().startswith("PTY /dev/")
@@ -204,7 +207,7 @@ def test_sim_reader_stops_cleanly_on_sigint(files: dict[str, Path]) -> None:
 
 def test_sim_reader_rejects_a_broken_identity(files: dict[str, Path]) -> None:
     done = subprocess.run(
-        [*EXAMGATE, "sim", "reader", "--identity", str(files["broken"])],
+        [*SIM, "sim", "reader", "--identity", str(files["broken"])],
         capture_output=True,
         text=True,
         timeout=20,
@@ -239,6 +242,19 @@ def test_usage_errors_exit_2(args: list[str], message: str, capsys: pytest.Captu
     document = json.loads(capsys.readouterr().out)
     assert document["code"] == "E_CHIP_USAGE"
     assert message in document["message"]
+
+
+def test_bad_baud_and_face_out_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        parser().parse_args(["chip", "read", "--port", "/dev/null", "--can", CAN, "--baud", "1000000"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit):
+        parser().parse_args(["sim", "reader", "--identity", "x.json", "--baud", "12345"])
+    capsys.readouterr()
+    missing = tmp_path / "nowhere" / "face.jpg"
+    parsed = parser().parse_args(["chip", "read", "--port", "/dev/null", "--can", CAN, "--face-out", str(missing)])
+    assert parsed.func(parsed) == 2
+    assert "E_CHIP_USAGE" in capsys.readouterr().err
 
 
 def test_missing_port_exits_5(capsys: pytest.CaptureFixture[str]) -> None:
@@ -307,3 +323,12 @@ def test_sim_group_is_shared() -> None:
 )
 def test_exit_code_classes(error: Exception, code: int) -> None:
     assert chip_cli.exit_code_for(error) == code  # type: ignore[arg-type]
+
+
+def test_examgate_mounts_chip_read_and_sim_reader() -> None:
+    from edge.cli.main import build_parser  # noqa: PLC0415 - only this test needs every command group
+
+    chip = build_parser().parse_args(["chip", "read", "--port", "/dev/null", "--can", CAN, "--json"])
+    assert chip.func.__module__ == "edge.identity.chip_cli"
+    sim = build_parser().parse_args(["sim", "reader", "--identity", "x.json", "--no-card"])
+    assert sim.func.__module__ == "firmware_bridge.sim.cli"
