@@ -17,7 +17,7 @@ from edge import logs, sdnotify
 from edge.config import AppConfig
 from edge.errors import ExamGateError
 from edge.events.models import DeviceFault
-from edge.wiring import Gate, build_gate
+from edge.wiring import Gate, build_gate, build_link
 
 log = logging.getLogger("examgate.daemon")
 
@@ -69,6 +69,9 @@ async def serve(gate: Gate, stop: asyncio.Event | None = None) -> None:
 def run_daemon(cfg: AppConfig) -> int:
     logs.configure(cfg.logging.format, cfg.logging.level)
     gate = build_gate(cfg)
+    link = build_link(gate)
+    if link is not None:
+        link.start()  # connects in the background; the lane admits offline and the outbox catches up
     try:
         asyncio.run(serve(gate))
     except ExamGateError as err:
@@ -86,6 +89,8 @@ def run_daemon(cfg: AppConfig) -> int:
             )
         raise
     finally:
+        if link is not None:
+            link.stop()
         gate.close()
     log.info("lane stopped cleanly")
     return 0

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +29,10 @@ from edge.device_config import FolderCameraConfig, SimulatedReaderConfig, Simula
 from edge.devices import ChipIdentity, Frame
 from edge.errors import ConfigError
 from edge.lane import CandidateReport
+from edge.mqtt.settings import MqttSettings
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
-from edge.wiring import Gate, build_gate, repo_root
+from edge.wiring import Gate, build_gate, build_link, repo_root
 
 FIXTURE_FORMAT = "examgate-card-fixture/1"
 
@@ -218,13 +220,34 @@ def run_demo(
     candidates: int | None = None,
     on_report: Callable[[Step, CandidateReport], None] = lambda _s, _r: None,
     prepare: Callable[[AppConfig], AppConfig] = lambda cfg: cfg,
+    broker_url: str | None = None,
+    drain_timeout_s: float = 30.0,
 ) -> tuple[Gate, DemoResult]:
-    """Run the scenario (or its first ``candidates`` steps). The caller closes the returned gate."""
+    """Run the scenario (or its first ``candidates`` steps); the caller closes the returned gate.
+
+    With ``broker_url`` the events are published there, and the run waits (up to ``drain_timeout_s``) until the broker
+    has acknowledged every one."""
     data = data_dir or default_data_dir()
     scenario = load_scenario(data)
     cfg = prepare(prepare_workdir(scenario, workdir, data))
+    if broker_url is not None:
+        cfg = cfg.model_copy(
+            update={"mqtt": MqttSettings(broker_url=broker_url, backoff_min_s=1, backoff_max_s=2, anti_passback=False)}
+        )
     gate = build_gate(cfg)
-    load_roster(gate, scenario)
-    steps = scenario.steps if candidates is None else scenario.steps[:candidates]
-    results = asyncio.run(_drive(gate, scenario, steps, on_report))
+    link = build_link(gate)
+    if link is not None:
+        link.start()
+    try:
+        load_roster(gate, scenario)
+        steps = scenario.steps if candidates is None else scenario.steps[:candidates]
+        results = asyncio.run(_drive(gate, scenario, steps, on_report))
+        if link is not None:
+            deadline = time.monotonic() + drain_timeout_s
+            while gate.store.outbox_backlog() and time.monotonic() < deadline:
+                link.wake()
+                time.sleep(0.1)
+    finally:
+        if link is not None:
+            link.stop()
     return gate, DemoResult(reports=results, workdir=workdir)

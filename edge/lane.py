@@ -53,6 +53,9 @@ DECISION_EVENTS: dict[str, type[Event]] = {
     "review": CandidateReviewRequested,
     "fail": CandidateRejected,
 }
+# Face findings that let a candidate through only after a proctor has looked: the roster photo contradicts the chip
+# photo, or the chip photo itself is unusable (then only the roster photo was matched).
+REVIEW_FLAGS = frozenset({"E_ROSTER_DISAGREES", "E_CHIP_PHOTO_UNUSABLE"})
 RETRYABLE_CHIP_CODES = frozenset({"E_CHIP_CARD_REMOVED", "E_CHIP_COMM", "E_CHIP_TIMEOUT", "E_CHIP_SM_FAILED"})
 
 
@@ -280,7 +283,8 @@ class Lane:
                     face_scores = dict(result.scores)
                     if result.best_frame is not None:
                         face_result_frame = Frame(result.best_frame, time.monotonic(), "best")
-                    event = m.FaceCaptured(result.similarity, tuple(result.reasons))
+                    flags = tuple(r for r in result.reasons if r in REVIEW_FLAGS)
+                    event = m.FaceCaptured(result.similarity, tuple(result.reasons), flags)
                 report.timings_ms["face_ms"] = report.timings_ms.get("face_ms", 0.0) + _ms(t)
             elif isinstance(action, m.RecordDecision):
                 report.outcome = action.outcome

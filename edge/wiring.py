@@ -6,16 +6,20 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.config import AppConfig, SimulatedMatcherConfig, Thresholds
 from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
 from edge.devices import Camera, CardReader, FaceVerifier, Turnstile
 from edge.errors import ConfigError, ExamGateError
-from edge.lane import Lane, LaneSettings
+from edge.gate_commands import GateCommands, load_centre_thresholds
+from edge.lane import CandidateReport, Lane, LaneSettings
 from edge.policy import PolicyParams
 from edge.reviews import ReviewBroker
 from edge.store import Store, open_store
+
+if TYPE_CHECKING:
+    from edge.mqtt.link import GateLink
 
 log = logging.getLogger("examgate.wiring")
 
@@ -81,11 +85,16 @@ def build_verifier(cfg: AppConfig, thresholds: Thresholds) -> FaceVerifier:
             ) from None
         return ScoreTableVerifier({str(k): (None if v is None else float(v)) for k, v in table.items()})
     from edge.vision.thresholds import Thresholds as VisionThresholds  # noqa: PLC0415
+    from edge.vision.thresholds import load_thresholds  # noqa: PLC0415
     from edge.vision.verifier import TfliteFaceVerifier  # noqa: PLC0415
 
-    # The verifier only reads the review threshold (for fusing chip and roster scores); the policy owns the rest.
-    values: dict[str, Any] = {"version": thresholds.version, "match": thresholds.match, "review": thresholds.review}
-    vision_thresholds = VisionThresholds.model_construct(**values)
+    if cfg.policy.thresholds_file is not None and thresholds.version == resolve_thresholds(cfg).version:
+        # the calibrated file: the verifier checks it was made for the model it loads
+        vision_thresholds = load_thresholds(cfg.policy.thresholds_file)
+    else:
+        # inline or centre-pushed thresholds carry no calibration record; the verifier reads only `review`
+        values: dict[str, Any] = {**thresholds.model_dump(), "model_version": ""}
+        vision_thresholds = VisionThresholds.model_construct(**values)
     return TfliteFaceVerifier(vision_thresholds, cfg.vision)
 
 
@@ -128,8 +137,8 @@ def build_gate(
     verifier: FaceVerifier | None = None,
 ) -> Gate:
     """Build the lane. Parts passed in (tests, demo) are used as they are; the rest come from ``cfg``."""
-    thresholds = resolve_thresholds(cfg)
     store = store or open_gate_store(cfg)
+    thresholds = load_centre_thresholds(store.path) or resolve_thresholds(cfg)
     session = session_id or cfg.lane.session_id or store.open_session_id()
     if session is None:
         raise ConfigError(
@@ -164,6 +173,33 @@ def build_gate(
         reviews=reviews,
     )
     return Gate(cfg, thresholds, store, reader, camera, turnstile, verifier, lane, reviews)
+
+
+def build_link(gate: Gate) -> GateLink | None:
+    """The MQTT link (presence, outbox publisher, commands, site anti-passback), when ``[mqtt]`` is configured."""
+    settings = gate.cfg.mqtt
+    if settings is None or not settings.enabled:
+        return None
+    from edge.mqtt.link import GateLink  # noqa: PLC0415 - paho only when publishing
+
+    link = GateLink(
+        settings,
+        gate.store,
+        GateCommands(gate.lane, gate.store, gate.cfg.digest()),
+        site_id=gate.cfg.site.site_id,
+        gate_id=gate.cfg.site.gate_id,
+        config_hash=gate.cfg.digest(),
+        store_path=gate.store.path,
+    )
+    previous = gate.lane.on_report
+
+    def wake_publisher(report: CandidateReport) -> None:
+        link.wake()
+        if previous is not None:
+            previous(report)
+
+    gate.lane.on_report = wake_publisher
+    return link
 
 
 def repo_root() -> Path:

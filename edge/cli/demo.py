@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_CHECK_FAILED, EXIT_OK
+from edge.cli.common import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK
+from edge.config import AppConfig, SiteConfig
 from edge.demo import Step, run_demo
+from edge.demo_broker import EmbeddedBroker
 from edge.lane import CandidateReport
 from edge.wiring import Gate
 
@@ -24,7 +27,7 @@ def format_report(step: Step, report: CandidateReport) -> str:
     score = "  -  " if report.face_score is None else f"{report.face_score:.3f}"
     outcome = OUTCOME_LABEL.get(report.outcome or "", "?     ")
     if report.reviewed_by:
-        outcome = f"{outcome}→{'PASS' if report.outcome == 'pass' else 'FAIL'}"
+        outcome = f"REVIEW→{'PASS' if report.outcome == 'pass' else 'FAIL'}"
     reasons = ",".join(report.reasons) or "-"
     return (
         f"{report.started_at:%H:%M:%S.%f}"[:-3]
@@ -49,28 +52,52 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not args.json:
             print(format_report(step, report), flush=True)
 
-    if not args.json:
-        print("ExamGate demo: one lane on simulated hardware (virtual reader with card fixtures, image-folder camera,")
-        print(f"virtual turnstile) and real face matching on real photos. Working folder: {workdir}")
-        print()
-    gate, result = run_demo(workdir, candidates=args.candidates, on_report=show)
-    try:
-        unexpected = [(s, r) for s, r in result.reports if s.expect != (r.outcome if not r.reviewed_by else "review")]
-        if args.json:
-            for row in gate.store.outbox_pending(1_000_000):
-                print(row.payload)
-        else:
-            print_summary(gate, [r for _, r in result.reports])
-            for step, report in unexpected:
-                print(
-                    f"note: expected {step.expect} for '{step.note}', got {report.outcome} ({','.join(report.reasons)})"
-                )
-    finally:
-        gate.close()
-    return EXIT_OK if not unexpected else EXIT_CHECK_FAILED
+    def site_and_gate(cfg: AppConfig) -> AppConfig:
+        site = SiteConfig(site_id=args.site or cfg.site.site_id, gate_id=args.gate or cfg.site.gate_id)
+        return cfg.model_copy(update={"site": site})
+
+    with contextlib.ExitStack() as stack:
+        broker_url = args.broker
+        if broker_url is None and not args.no_broker:
+            broker_url = stack.enter_context(EmbeddedBroker()).url
+        if not args.json:
+            print(
+                "ExamGate demo: one lane on simulated hardware (virtual reader with card fixtures, image-folder camera,"
+            )
+            print(f"virtual turnstile) and real face matching on real photos. Working folder: {workdir}")
+            if broker_url:
+                host, _, port = broker_url.split("://", 1)[1].rpartition(":")
+                print(f"Events go to {broker_url}; watch them with:")
+                print(f"  mosquitto_sub -h {host} -p {port} -V mqttv5 -v -t 'examgate/v1/#'")
+            print()
+        gate, result = run_demo(
+            workdir,
+            candidates=args.candidates,
+            on_report=show,
+            prepare=site_and_gate,
+            broker_url=broker_url,
+            drain_timeout_s=args.drain_timeout_s,
+        )
+        try:
+            expected = [(s, r) for s, r in result.reports if s.expect != (r.outcome if not r.reviewed_by else "review")]
+            backlog = gate.store.outbox_backlog()
+            if args.json:
+                for row in gate.store.outbox_all():
+                    print(row.payload)
+            else:
+                print_summary(gate, [r for _, r in result.reports], broker_url)
+                for step, report in expected:
+                    reasons = ",".join(report.reasons)
+                    print(f"note: expected {step.expect} for '{step.note}', got {report.outcome} ({reasons})")
+        finally:
+            gate.close()
+    if broker_url and backlog:
+        print(f"error: {backlog} event(s) not acknowledged by {broker_url} within {args.drain_timeout_s} s")
+        return EXIT_ERROR
+    return EXIT_OK if not expected else EXIT_CHECK_FAILED
 
 
-def print_summary(gate: Gate, reports: list[CandidateReport]) -> None:
+def print_summary(gate: Gate, reports: list[CandidateReport], broker_url: str | None) -> None:
     counts = {o: sum(1 for r in reports if r.outcome == o) for o in ("pass", "review", "fail")}
     reviewed = sum(1 for r in reports if r.reviewed_by)
     totals = [r.timings_ms.get("total_ms", 0.0) for r in reports]
@@ -81,7 +108,12 @@ def print_summary(gate: Gate, reports: list[CandidateReport]) -> None:
         f"fail {counts['fail']}; time per candidate p50 {percentile(totals, 50):.0f} ms, "
         f"p95 {percentile(totals, 95):.0f} ms"
     )
-    print(f"events queued for the central broker: {gate.store.outbox_backlog()} (outbox in {db})")
+    events = len(gate.store.outbox_all())
+    backlog = gate.store.outbox_backlog()
+    if broker_url:
+        print(f"events: {events} stored; {events - backlog} acknowledged by {broker_url}, {backlog} still queued")
+    else:
+        print(f"events: {events} stored in the outbox, waiting for a broker ({db})")
     print(f"audit chain: {gate.store.verify_audit().rows} rows; check it with: examgate audit verify --db {db}")
 
 
@@ -90,4 +122,11 @@ def register(sub: SubParsers) -> None:
     demo.add_argument("--candidates", type=int, default=None, help="run only the first N candidates of the scenario")
     demo.add_argument("--json", action="store_true", help="print the events as JSON lines instead of the summary")
     demo.add_argument("--workdir", help="keep the demo's database and files here (default: a new temp folder)")
+    demo.add_argument("--broker", help="publish to this broker (mqtt://HOST:PORT) instead of an embedded mosquitto")
+    demo.add_argument("--no-broker", action="store_true", help="publish nowhere: events stay in the outbox")
+    demo.add_argument("--site", help="site id to publish under (default demo-site)")
+    demo.add_argument("--gate", help="gate id to publish under (default lane-1)")
+    demo.add_argument(
+        "--drain-timeout-s", type=float, default=30.0, help="how long to wait for the broker to acknowledge every event"
+    )
     demo.set_defaults(func=cmd_demo)

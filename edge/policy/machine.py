@@ -76,6 +76,7 @@ class RosterMissing:
 class FaceCaptured:
     similarity: float | None  # None: no usable face in this attempt
     reasons: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()  # findings that allow at most a review (roster photo disagrees, chip photo unusable)
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ def _on_face(state: LaneState, event: FaceCaptured, p: PolicyParams) -> Transiti
         face_attempts=attempts,
         best_similarity=best,
         face_reasons=tuple(dict.fromkeys(state.face_reasons + event.reasons)),
+        cap_reasons=tuple(dict.fromkeys(state.cap_reasons + event.flags)),
     )
     if best is not None and best >= p.match_threshold:
         if state.cap_reasons:

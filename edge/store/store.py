@@ -357,6 +357,14 @@ class Store:
         )
         return [OutboxRow(int(str(s)), str(e), str(t), str(p), str(c)) for s, e, t, p, c in rows]
 
+    def outbox_all(self, after_seq: int = 0, limit: int = 100_000) -> list[OutboxRow]:
+        """Every queued event, published or not, in order (for replays and the demo's JSON output)."""
+        rows = self._read(
+            "SELECT seq, event_id, event_type, payload, created_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        return [OutboxRow(int(str(s)), str(e), str(t), str(p), str(c)) for s, e, t, p, c in rows]
+
     def outbox_mark_sent(self, seqs: Sequence[int]) -> None:
         if not seqs:
             return

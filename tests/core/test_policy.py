@@ -121,6 +121,14 @@ def test_grey_then_match_passes_on_a_later_attempt() -> None:
     assert decision(actions).face_attempts == 2
 
 
+def test_face_flags_cap_a_match_at_review() -> None:
+    state = run("card", "chip_ok", "roster_found")[0]
+    state, actions = m.step(state, m.FaceCaptured(0.9, ("E_ROSTER_DISAGREES",), ("E_ROSTER_DISAGREES",)), P)
+    assert decision(list(actions)).outcome == "review"
+    assert decision(list(actions)).reasons == (codes.FACE_MATCH, "E_ROSTER_DISAGREES")
+    assert not any(isinstance(a, m.OpenGate) for a in actions)
+
+
 def test_no_face_every_attempt_goes_to_review_not_fail() -> None:
     state, actions = run("card", "chip_ok", "roster_found", "face_none", "face_none", "face_none")
     assert state.phase == m.Phase.AWAITING_REVIEW

@@ -1,0 +1,63 @@
+"""The demo end to end: real face matching on the committed photos, real SQLite, a real mosquitto when installed.
+
+This is also the guard that the scenario still shows what it says (pass, impostor, not on roster, anti-passback,
+grey zone → review) with the committed thresholds and models.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.demo_broker import find_mosquitto
+from edge.store import Store
+
+
+def run_demo(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", "demo", "--workdir", str(tmp_path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_prints_each_decision_and_a_summary(tmp_path: Path) -> None:
+    done = run_demo(tmp_path, "--no-broker")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if "******" in line]
+    assert len(lines) == 10
+    assert sum(" PASS " in line for line in lines) == 6
+    assert "E_FACE_NO_MATCH" in lines[3] and "E_NOT_ON_ROSTER" in lines[4] and "E_ANTI_PASSBACK" in lines[5]
+    assert "REVIEW→PASS" in lines[6] and "FACE_GREY_ZONE" in lines[6]
+    assert "summary: 10 candidates: pass 7 (of which 1 after review), fail 3" in done.stdout
+    assert "001099012345" not in done.stdout + done.stderr  # never a full ID number
+    store = Store.open(tmp_path / "examgate.db", read_only=True)
+    assert store.verify_audit().ok
+    assert store.outbox_backlog() == 27
+
+
+def test_demo_json_lines_are_events(tmp_path: Path) -> None:
+    done = run_demo(tmp_path, "--no-broker", "--json", "--candidates", "4")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    types = [e["event_type"] for e in events]
+    assert types[0] == "device.status"
+    assert types.count("candidate.admitted") == 3 and types.count("candidate.rejected") == 1
+    assert all(e["site_id"] == "demo-site" for e in events)
+
+
+@pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed (make test installs it)")
+def test_demo_publishes_to_its_embedded_broker_and_drains(tmp_path: Path) -> None:
+    done = run_demo(tmp_path, "--candidates", "3", "--site", "QNG-01", "--gate", "lane-7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mosquitto_sub -h 127.0.0.1" in done.stdout
+    assert "0 still queued" in done.stdout
+    store = Store.open(tmp_path / "examgate.db", read_only=True)
+    assert store.outbox_backlog() == 0
+    assert json.loads(store.outbox_all()[-1].payload)["gate_id"] == "lane-7"
