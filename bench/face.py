@@ -296,6 +296,16 @@ def main(argv: list[str] | None = None) -> int:
     if ref is not None:
         ref_ms = [v["ms"] for v in ref["images"].values() if v["ms"] is not None]
         latency["reference"] = (statistics.median(ref_ms), _percentile(ref_ms, 95))
+        agree = [
+            float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+            for path, v in ours["images"].items()
+            if v["encoding"] is not None and ref["images"].get(path, {}).get("encoding") is not None
+            for a, b in [(np.array(v["encoding"]), np.array(ref["images"][path]["encoding"]))]
+        ]
+        print(
+            f"alignment agreement (cosine of our vs dlib's embedding of the same image, {len(agree)} images): "
+            f"median {statistics.median(agree):.4f}, min {min(agree):.4f}"
+        )
         print(
             f"latency reference (HOG detect + landmarks + ResNet): p50 {latency['reference'][0]:.1f} ms, "
             f"p95 {latency['reference'][1]:.1f} ms; ratio ours/reference p50 "
