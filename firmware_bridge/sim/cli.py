@@ -1,5 +1,8 @@
 """``examgate sim reader``: a virtual PN532 with a virtual CCCD chip on a pseudo-terminal.
 
+With several ``--identity`` files (or ``--tap-interval-s``), each read ends with the card leaving the field and
+the next card arriving a little later, so a daemon on the real PN532 stack sees candidates one after another.
+
 Prints ``PTY /dev/pts/N`` as its first line, then serves until SIGTERM/SIGINT (exit 0). Point
 ``examgate chip read --port /dev/pts/N`` or the daemon's ``reader.port`` at that path.
 
@@ -45,6 +48,13 @@ def _baud(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -52,9 +62,32 @@ def _positive(text: str) -> int:
     return value
 
 
+class TapSequence:
+    """After each read (the host's InRelease) the card leaves the field; ``interval_s`` later the next one arrives."""
+
+    def __init__(self, cards: list[VirtualCard], interval_s: float) -> None:
+        self.cards = cards
+        self.interval_s = interval_s
+        self.index = 0
+        self._timer: threading.Timer | None = None
+
+    def __call__(self, virtual: VirtualPn532) -> None:
+        if not virtual.present or (self._timer is not None and self._timer.is_alive()):
+            return
+        virtual.remove()
+        self.index = (self.index + 1) % len(self.cards)
+        self._timer = threading.Timer(self.interval_s, virtual.insert, args=(self.cards[self.index],))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 def _reader(args: argparse.Namespace) -> int:
     try:
-        card = load_card(args.identity)
+        cards = [load_card(path) for path in args.identity]
     except ExamGateError as exc:
         print(f"{exc}\nremedy: {exc.remedy}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,14 +96,17 @@ def _reader(args: argparse.Namespace) -> int:
     def _on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
+    interval_s = args.tap_interval_s if args.tap_interval_s is not None else (2.0 if len(cards) > 1 else None)
+    taps = TapSequence(cards, interval_s) if interval_s is not None else None
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     virtual = VirtualPn532(
-        None if args.no_card else card,
+        None if args.no_card else cards[0],
         baud=args.baud,
         uart_timing=not args.no_uart_timing,
         remove_after_apdus=args.remove_after_apdus,
         corrupt_every=args.corrupt_every,
         corrupt_mode=args.corrupt_mode,
+        on_release=taps,
     )
     try:
         path = virtual.start()
@@ -78,6 +114,8 @@ def _reader(args: argparse.Namespace) -> int:
         while not stop.wait(0.2):
             pass
     finally:
+        if taps is not None:
+            taps.cancel()
         virtual.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -110,7 +148,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="virtual PN532 + CCCD chip on a pseudo-terminal",
         description="Prints 'PTY /dev/pts/N' first, then serves until SIGTERM/SIGINT.",
     )
-    reader.add_argument("--identity", type=Path, required=True, help="identity file (examgate-identity/1 JSON)")
+    reader.add_argument(
+        "--identity",
+        type=Path,
+        action="append",
+        required=True,
+        help="identity file (examgate-identity/1 JSON); repeat for several cards, tapped in turn",
+    )
+    reader.add_argument(
+        "--tap-interval-s",
+        type=_positive_float,
+        help="after each read the card leaves and the next arrives this much later (default 2 with several cards; "
+        "with one card and no value it stays on the reader)",
+    )
     reader.add_argument("--baud", type=_baud, default=115200, help="initial UART speed (default 115200)")
     reader.add_argument("--no-card", action="store_true", help="no card on the reader: every poll finds nothing")
     reader.add_argument("--remove-after-apdus", type=_positive, help="the card leaves the field after N APDUs")

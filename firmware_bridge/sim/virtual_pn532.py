@@ -21,6 +21,7 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -87,6 +88,7 @@ class VirtualPn532:
         card_type: Literal["A", "B"] = "A",
         max_frame_data: int = MAX_FRAME_DATA,
         check_line_baud: bool = True,
+        on_release: Callable[[VirtualPn532], None] | None = None,
     ) -> None:
         self.card = card
         self.baud = baud
@@ -99,6 +101,7 @@ class VirtualPn532:
         self.card_type = card_type
         self.max_frame_data = max_frame_data
         self.check_line_baud = check_line_baud
+        self.on_release = on_release  # called after InRelease, e.g. to take the card away and tap the next
         self.stats = VirtualPn532Stats()
         self.present = card is not None
         self.slave_path = ""
@@ -300,6 +303,8 @@ class VirtualPn532:
             if self.card is not None and self._active_tg is not None:
                 self.card.reset()
             self._active_tg = None
+            if self.on_release is not None:
+                self.on_release(self)
             return bytes([STATUS_OK])
         return None
 

@@ -62,6 +62,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     document = build_identity(**common, out_path=folder / "pace.json")  # type: ignore[arg-type]
     build_identity(**common, out_path=folder / "bac.json", pace=None)  # type: ignore[arg-type]
+    second = {**common, "full_name": "Lê Văn Bình", "personal_id": "079201004321", "sex": "M"}
+    build_identity(**second, out_path=folder / "second.json")  # type: ignore[arg-type]
     (folder / "csca").mkdir()
     (folder / "csca" / "csca.pem").write_text(document["csca_certificate_pem"])
     (folder / "broken.json").write_text('{"format": "something-else"}')
@@ -71,6 +73,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "csca": folder / "csca",
         "face": folder / "face.jpg",
         "broken": folder / "broken.json",
+        "second": folder / "second.json",
     }
 
 
@@ -155,6 +158,21 @@ def test_bac_with_mrz_and_no_trust_anchor(files: dict[str, Path]) -> None:
     assert code == 0, err
     assert document["access_protocol"] == "BAC"
     assert document["passive_auth"]["status"] == "no_trust_anchor"  # type: ignore[index]
+
+
+def test_cards_tapped_in_turn(files: dict[str, Path]) -> None:
+    with sim_reader(
+        files["pace"], "--identity", str(files["second"]), "--tap-interval-s", "0.3", "--no-uart-timing"
+    ) as port:
+        code, first, err = chip_read(port, "--can", CAN)
+        assert code == 0, err
+        code, second, err = chip_read(port, "--can", "004321", "--wait-s", "5")
+        assert code == 0, err
+        code, third, err = chip_read(port, "--can", CAN, "--wait-s", "5")
+        assert code == 0, err
+    assert first["dg1"]["document_number"] == third["dg1"]["document_number"] == PERSONAL_ID[-9:]  # type: ignore[index]
+    assert second["dg1"]["document_number"] == "201004321"  # type: ignore[index]
+    assert second["dg13"]["full_name"] == "Lê Văn Bình"  # type: ignore[index]
 
 
 def test_wrong_can_exits_3(files: dict[str, Path]) -> None:
@@ -292,6 +310,8 @@ def test_sim_reader_arguments() -> None:
         ]
     )
     assert (parsed.baud, parsed.remove_after_apdus, parsed.corrupt_every, parsed.no_card) == (921600, 7, 3, False)
+    assert parsed.identity == [Path("x.json")]
+    assert parsed.tap_interval_s is None
     with pytest.raises(SystemExit):
         parser().parse_args(["sim", "reader", "--identity", "x.json", "--corrupt-every", "0"])
 
