@@ -128,8 +128,12 @@ class Pn532Transport:
         self._write(WAKE_UP_PREAMBLE)
 
     def set_host_baud(self, baud: int) -> None:
-        self._port.flush()
-        self._port.baudrate = baud
+        """Switch the host UART (after the PN532 was told, see ``Pn532.set_serial_baud_rate``)."""
+        try:
+            self._port.flush()
+            self._port.baudrate = baud
+        except (OSError, ValueError) as exc:
+            raise Pn532Error(f"cannot set the serial port to {baud} baud: {exc}") from exc
 
     # ------------------------------------------------------------------ frames
     def _next_frame(self, deadline: float) -> Frame | None:
