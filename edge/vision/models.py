@@ -14,8 +14,7 @@ from edge.errors import ExamGateError
 from edge.vision.settings import VisionSettings
 
 THRESHOLDS_FILE_NAME = "thresholds.toml"
-EMBEDDER_TAG = "dlib_resnet_v1_fp32"
-DETECTOR_TAG = "blazeface_sr"
+_DETECTOR_TAGS = {"face_detection_short_range": "blazeface_sr", "face_detection_full_range_sparse": "blazeface_fr"}
 
 
 class ModelMissingError(ExamGateError):
@@ -77,6 +76,12 @@ def file_sha256(path: Path) -> str:
 
 
 def model_version(embedder: Path, detector: Path) -> str:
-    """``dlib_resnet_v1_fp32+blazeface_sr@<sha8>``; sha8 = first 8 hex of SHA-256 over both files' SHA-256s."""
+    """``dlib_resnet_v1_fp32+blazeface_sr@<sha8>``; sha8 = first 8 hex of SHA-256 over both files' SHA-256s.
+
+    The names come from the files: ``face_embedder_<tag>.tflite`` gives ``<tag>``; the detector's file stem is
+    mapped to a short tag (``blazeface_sr`` for the short-range BlazeFace).
+    """
+    embedder_tag = embedder.stem.removeprefix("face_embedder_")
+    detector_tag = _DETECTOR_TAGS.get(detector.stem, detector.stem)
     combined = hashlib.sha256(f"{file_sha256(embedder)}\n{file_sha256(detector)}\n".encode()).hexdigest()
-    return f"{EMBEDDER_TAG}+{DETECTOR_TAG}@{combined[:8]}"
+    return f"{embedder_tag}+{detector_tag}@{combined[:8]}"

@@ -13,6 +13,7 @@ from edge.vision.match import E_ROSTER_DISAGREES, RosterIndex, cosine_similarity
 from edge.vision.models import ModelLoadError, model_version
 from edge.vision.pipeline import FacePipeline
 from edge.vision.quality import GateProfile
+from edge.vision.settings import VisionSettings
 
 
 def _embed(pipeline: FacePipeline, image: RgbImage) -> np.ndarray:
@@ -92,3 +93,17 @@ def test_roster_search_finds_the_person() -> None:
         RosterIndex(ids[:2], matrix[:3])
     with pytest.raises(ValueError):
         l2_normalise(np.zeros(EMBEDDING_DIM, dtype=np.float32))
+
+
+def test_fp16_embedder_by_setting(embedding_pipeline: FacePipeline, obama: RgbImage) -> None:
+    """The embedder file is a setting; the version string follows the file, the fp16 weights barely move scores."""
+    fp16_name = "face_embedder_dlib_resnet_v1_fp16.tflite"
+    if not (embedding_pipeline.embedder_path.parent / fp16_name).is_file():
+        pytest.skip("fp16 embedder not in models/")
+    fp16 = FacePipeline(VisionSettings(embedder_file_name=fp16_name))
+    try:
+        assert fp16.model_version.startswith("dlib_resnet_v1_fp16+blazeface_sr@")
+        assert fp16.model_version != embedding_pipeline.model_version
+        assert cosine_similarity(_embed(fp16, obama), _embed(embedding_pipeline, obama)) > 0.999
+    finally:
+        fp16.detector.close()
