@@ -1,0 +1,134 @@
+"""Device checks: camera (a frame with a face in it), card reader (firmware + a poll), turnstile (status, relay)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
+from edge.errors import ExamGateError
+from edge.selftest.model import CheckResult, SelftestContext, failed, passed
+
+
+def check_camera(ctx: SelftestContext) -> CheckResult:
+    """One frame from the configured camera, then the face detector on it: a face must be found."""
+    from edge.vision.pipeline import FacePipeline  # noqa: PLC0415 - the vision stack loads only when checked
+    from firmware_bridge.camera import open_camera  # noqa: PLC0415
+
+    camera = open_camera(ctx.cfg.camera)
+    try:
+        started = time.perf_counter()
+        frame = camera.capture()
+        capture_ms = (time.perf_counter() - started) * 1000
+    finally:
+        camera.close()
+    height, width = frame.image.shape[:2]
+    pipeline = FacePipeline.shared(ctx.cfg.vision)
+    started = time.perf_counter()
+    faces, retry = pipeline.detector.detect(frame.image)
+    detect_ms = (time.perf_counter() - started) * 1000
+    seen = f"{ctx.cfg.camera.kind} camera: {width}x{height} frame in {capture_ms:.0f} ms"
+    if not faces:
+        return failed(
+            "camera",
+            f"{seen}, no face found ({detect_ms:.0f} ms)",
+            "stand in front of the camera at the candidate position during the self-test; check lighting, "
+            "focus and that the lens is clean and pointed at the candidate position",
+        )
+    how = f", after {retry} retry" if retry else ""
+    return passed("camera", f"{seen}; {len(faces)} face(s), best score {faces[0].score:.2f}{how} ({detect_ms:.0f} ms)")
+
+
+def _check_simulated_reader(cfg: SimulatedReaderConfig) -> CheckResult:
+    from firmware_bridge.sim.fixture_reader import FixtureCardReader, load_fixture  # noqa: PLC0415
+
+    reader = FixtureCardReader(cfg.cards_dir)  # refuses a missing folder (E_SIM_FIXTURE_INVALID)
+    try:
+        names = reader.card_names()
+        for name in names:
+            load_fixture(cfg.cards_dir / f"{name}.json")
+    finally:
+        reader.close()
+    return passed("reader", f"simulated reader: {len(names)} card fixture(s) readable in {cfg.cards_dir}")
+
+
+def _check_pn532(cfg: Pn532ReaderConfig) -> CheckResult:
+    from edge.identity.reader import Pn532CardReader  # noqa: PLC0415 - the serial stack only when configured
+
+    reader = Pn532CardReader(cfg)
+    try:
+        driver = reader.connect()
+        baud = driver.transport.baud
+        version = driver.get_firmware_version()
+        target = driver.poll(timeout_s=min(cfg.poll_timeout_s, 1.0))
+        if target is not None:
+            driver.in_release(0)
+    finally:
+        reader.close()
+    card = (
+        "no card in the field"
+        if target is None
+        else f"a Type {target.card_type} card is in the field (ISO 14443-4: {target.iso14443_4})"
+    )
+    return passed(
+        "reader",
+        f"PN532 on {cfg.port}: IC 0x{version.ic:02X} firmware {version.version}.{version.revision} "
+        f"at {baud} baud; poll ok, {card}",
+    )
+
+
+def check_reader(ctx: SelftestContext) -> CheckResult:
+    cfg = ctx.cfg.reader
+    if isinstance(cfg, SimulatedReaderConfig):
+        return _check_simulated_reader(cfg)
+    return _check_pn532(cfg)
+
+
+def _describe(turnstile: object) -> dict[str, Any]:
+    describe = getattr(turnstile, "describe", None)
+    return dict(describe()) if callable(describe) else {}
+
+
+def check_turnstile(ctx: SelftestContext) -> CheckResult:
+    """Status, fire loop and failure mode; with ``actuate`` one entry pulse (the arm releases once)."""
+    from firmware_bridge.turnstile import open_turnstile  # noqa: PLC0415 - gpiozero only on the Pi
+
+    turnstile = open_turnstile(ctx.cfg.turnstile)
+    try:
+        info = _describe(turnstile)
+        status = turnstile.status()
+        mode = str(info.get("failure_mode", getattr(ctx.cfg.turnstile, "failure_mode", "unknown")))
+        seen = f"{ctx.cfg.turnstile.kind} turnstile, failure mode {mode}, pulse {ctx.cfg.turnstile.pulse_ms} ms"
+        if status.fault:
+            return failed("turnstile", f"{seen}: fault {status.fault}", "check the relay board's power and wiring")
+        if status.fire_release:
+            return failed(
+                "turnstile",
+                f"{seen}: fire loop OPEN (lane freed, admissions stopped)",
+                "if there is no fire: check the fire panel's normally-closed contact and its connector on GPIO "
+                f"{info.get('fire_release_pin', '?')}",
+            )
+        if status.alarm:
+            return failed(
+                "turnstile",
+                f"{seen}: the controller reports an alarm (forcing / tailgating)",
+                "clear the alarm on the turnstile controller, then run the self-test again",
+            )
+        if not ctx.actuate:
+            return passed("turnstile", f"{seen}; relay not clicked (--actuate pulses it once)")
+        engaged = getattr(turnstile, "relay_engaged", None)
+        turnstile.release("entry")
+        closed_seen = bool(engaged("entry")) if callable(engaged) else None
+        time.sleep(ctx.cfg.turnstile.pulse_ms / 1000 + 0.1)
+        if callable(engaged) and engaged("entry"):
+            return failed(
+                "turnstile",
+                f"{seen}: the entry relay stayed engaged after its {ctx.cfg.turnstile.pulse_ms} ms pulse",
+                "power the lane down and check the relay board (stuck relay or wrong relay_active_high)",
+            )
+        confirm = "" if closed_seen is None else (" (relay engaged, then released)" if closed_seen else "")
+        return passed("turnstile", f"{seen}; entry relay pulsed once{confirm}: check the arm released")
+    finally:
+        with contextlib.suppress(ExamGateError):
+            turnstile.close()
