@@ -5,9 +5,11 @@ import hashlib
 from typing import Literal
 
 import pytest
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from edge.identity import lds_build, tlv
 from edge.identity.passive_auth import verify_passive
@@ -163,3 +165,26 @@ def test_parse_sod_errors(pki: lds_build.TestPki) -> None:
     not_lds = lds_build.build_signed_data(CSCA_MASTER_LIST_OID, b"\x30\x00", pki.ds_key, pki.ds_cert)
     with pytest.raises(SodError, match="content type"):
         parse_sod(tlv.encode(0x77, not_lds))
+
+
+def _with_plain_signature(raw_sod: bytes, algorithm: str | None) -> bytes:
+    """Re-encode the SOD's DER ECDSA signature as r || s (BSI TR-03111 plain format)."""
+    info = cms.ContentInfo.load(tlv.decode(raw_sod).value)
+    signer = info["content"]["signer_infos"][0]
+    r, s = decode_dss_signature(signer["signature"].native)
+    signer["signature"] = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    if algorithm is not None:
+        signer["signature_algorithm"] = {"algorithm": algorithm}
+    return tlv.encode(0x77, info.dump(force=True))
+
+
+@pytest.mark.parametrize("algorithm", ["0.4.0.127.0.7.1.1.4.1.3", None])
+def test_plain_ecdsa_signature(dev_dgs: dict[int, bytes], pki: lds_build.TestPki, algorithm: str | None) -> None:
+    raw = _with_plain_signature(lds_build.build_sod(dev_dgs, pki), algorithm)
+    sod = parse_sod(raw)
+    assert len(sod.signer_infos[0]["signature"].native) == 64
+    assert verify_passive(sod, dev_dgs, _store(pki), NOW).status == "valid"
+    tampered = bytearray(raw)
+    tampered[-1] ^= 0x01
+    result = verify_passive(parse_sod(bytes(tampered)), dev_dgs, _store(pki), NOW)
+    assert (result.status, result.failed_check) == ("invalid", "sod_signature")
