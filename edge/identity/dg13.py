@@ -29,8 +29,11 @@ class Dg13Error(ExamGateError):
     remedy = "DG13 on the card does not parse; the gate uses DG1 instead, no action needed unless it repeats"
 
 
-class _Entry(core.Sequence):  # type: ignore[misc]
-    _fields = [("number", core.Integer), ("value", core.Any, {"optional": True})]  # noqa: RUF012
+class _Entry(core.SequenceOf):  # type: ignore[misc]
+    """SEQUENCE { INTEGER field, value, ... }: read as a list so that extra elements (field 13 may carry the
+    two parents' names side by side) do not break the parse."""
+
+    _child_spec = core.Any
 
 
 class _EntrySet(core.SetOf):  # type: ignore[misc]
@@ -87,24 +90,34 @@ def _date(text: str | None) -> dt.date | None:
     return None
 
 
-def _entries(body: bytes) -> list[_Entry]:
+def _as_entry(entry: _Entry) -> tuple[int, core.Any | None] | None:
+    """(field number, first value) of one entry, or None when it does not start with an INTEGER."""
+    if len(entry) == 0:
+        return None
+    number = entry[0].parsed
+    if not isinstance(number, core.Integer):
+        return None
+    return int(number.native), (entry[1] if len(entry) > 1 else None)
+
+
+def _entries(body: bytes) -> list[tuple[int, core.Any | None]]:
     """Entries of every SET/SEQUENCE OF after the header, and bare entries if a card puts them there."""
-    found: list[_Entry] = []
+    found: list[tuple[int, core.Any | None]] = []
     for item in _Items.load(body, strict=True):
         der = item.dump()
         if not der or der[0] not in (0x30, 0x31):
             continue  # the version INTEGER and the OID
         if der[0] == 0x30:
-            try:
-                entry = _Entry.load(der, strict=True)
-                _ = entry["number"].native
-                found.append(entry)
+            bare = _as_entry(_Entry.load(der, strict=True))
+            if bare is not None:
+                found.append(bare)
                 continue
-            except ASN1_ERRORS:
-                pass
         container = _EntrySet if der[0] == 0x31 else _EntrySequence
-        loaded = container.load(der, strict=True)
-        found.extend(loaded)
+        for entry in container.load(der, strict=True):
+            parsed = _as_entry(entry)
+            if parsed is None:
+                raise Dg13Error("a DG13 entry does not start with its field number")
+            found.append(parsed)
     return found
 
 
@@ -114,19 +127,16 @@ def parse_dg13(data: bytes) -> Dg13:
     if outer.tag != DG13_TAG:
         raise Dg13Error(f"DG13 starts with tag {outer.tag:X}, expected 6D")
     try:
-        entries = _entries(outer.value)
-        numbered = [(entry["number"].native, entry) for entry in entries]
+        numbered = _entries(outer.value)
     except ASN1_ERRORS as exc:
         raise Dg13Error(f"DG13 is not the expected DER structure: {exc}") from exc
     values: dict[int, str] = {}
     seen: list[int] = []
-    for number, entry in numbered:
-        if not isinstance(number, int):
-            continue
+    for number, value in numbered:
         seen.append(number)
-        if number not in _KEPT or number in values or isinstance(entry["value"], core.Void):
+        if number not in _KEPT or number in values or value is None:
             continue  # sensitive and unknown fields are never decoded
-        text = _text(entry["value"])
+        text = _text(value)
         if text is not None:
             values[number] = text
     old_id = next(

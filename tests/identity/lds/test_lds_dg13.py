@@ -117,3 +117,14 @@ def test_malformed() -> None:
         parse_dg13(_dg13([b"\x30\x03\x04\x01\x00"]))
     with pytest.raises(TlvError):
         parse_dg13(b"\x6d\x05\x30")
+
+
+def test_field_13_with_names_side_by_side() -> None:
+    """Some cards may put father and mother as two values in the entry itself; still dropped, still parsed."""
+    parents = core.UTF8String("Nguyễn Văn Bố").dump() + core.UTF8String("Trần Thị Mẹ").dump()
+    nested = tlv.encode(0x30, core.UTF8String("Bố").dump()) + tlv.encode(0x30, core.UTF8String("Mẹ").dump())
+    data = _dg13([_entry(13, parents), _entry(14, nested), _entry(2, core.UTF8String("Nguyễn Văn An").dump())])
+    parsed = parse_dg13(data)
+    assert parsed.full_name == "Nguyễn Văn An"
+    assert parsed.field_numbers == (2, 13, 14)
+    assert "Bố" not in repr(vars(parsed))
