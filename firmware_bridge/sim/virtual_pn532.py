@@ -7,8 +7,8 @@ after the host's ACK. It reads the line speed the host set on the pty: bytes sen
 as on a real UART. The card behind it is a ``VirtualCard`` (``firmware_bridge.sim.vchip.card``).
 
 Faults: no card, card removed after N APDUs (status 0x01, like a card leaving the field), every Nth answer
-frame corrupted (a bad DCS, noise bytes before the frame, or the two in turn), an answer chain that never ends, and
-UART timing (each byte costs 10 bit times at the current baud).
+frame corrupted (a bad DCS, noise bytes before the frame, the two in turn, or one random byte anywhere), an
+answer chain that never ends, and UART timing (each byte costs 10 bit times at the current baud).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import select
 import termios
 import threading
@@ -83,7 +84,8 @@ class VirtualPn532:
         start_asleep: bool = True,
         remove_after_apdus: int | None = None,
         corrupt_every: int | None = None,
-        corrupt_mode: Literal["alternate", "dcs", "noise"] = "alternate",
+        corrupt_mode: Literal["alternate", "dcs", "noise", "random"] = "alternate",
+        seed: int | None = None,
         endless_chain: bool = False,
         card_type: Literal["A", "B"] = "A",
         max_frame_data: int = MAX_FRAME_DATA,
@@ -97,6 +99,7 @@ class VirtualPn532:
         self.remove_after_apdus = remove_after_apdus
         self.corrupt_every = corrupt_every
         self.corrupt_mode = corrupt_mode
+        self._random = random.Random(seed)
         self.endless_chain = endless_chain
         self.card_type = card_type
         self.max_frame_data = max_frame_data
@@ -242,6 +245,9 @@ class VirtualPn532:
             if self._pending_baud is not None:
                 self.baud = self._pending_baud
                 self._pending_baud = None
+            else:  # the host gave up on a command: abort it, chained parts included
+                self._tx_parts.clear()
+                self._rx_pending = b""
             return
         if frame.kind == "nack":
             self.stats.nacks_received += 1
@@ -272,12 +278,14 @@ class VirtualPn532:
             mode = self.corrupt_mode
             if mode == "alternate":
                 mode = "dcs" if self.stats.corrupted_frames % 2 else "noise"
+            broken = bytearray(frame_bytes)
             if mode == "dcs":
-                broken = bytearray(frame_bytes)
                 broken[-3] ^= 0x5A  # last data byte: the DCS no longer matches
-                frame_bytes = bytes(broken)
+            elif mode == "random":  # one byte anywhere, preamble and checksums included
+                broken[self._random.randrange(len(broken))] ^= self._random.randrange(1, 256)
             else:
-                frame_bytes = NOISE + frame_bytes
+                broken[:0] = NOISE
+            frame_bytes = bytes(broken)
         self._write(frame_bytes)
 
     # ------------------------------------------------------------------ commands

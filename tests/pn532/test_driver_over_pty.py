@@ -187,6 +187,28 @@ def test_corrupt_answers_are_repeated_after_nack(card: EchoCard) -> None:
         drv.transport.close()
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_random_byte_errors_never_yield_wrong_data(card: EchoCard, seed: int) -> None:
+    """One flipped byte anywhere in every third answer: each exchange returns the right answer or a typed error."""
+    with VirtualPn532(card, corrupt_every=3, corrupt_mode="random", seed=seed) as sim:
+        drv = connect(sim, exchange_timeout_s=0.3)
+        target = drv.poll()
+        assert target is not None
+        outcomes = {"ok": 0, "error": 0}
+        for i in range(24):
+            apdu = bytes((i * 31 + j) & 0xFF for j in range(1 + (i * 97) % 700))
+            try:
+                answer = drv.in_data_exchange(target.tg, apdu)
+            except Pn532Error:
+                outcomes["error"] += 1
+                continue
+            assert answer == apdu[::-1] + b"\x90\x00"
+            outcomes["ok"] += 1
+        assert sim.stats.corrupted_frames >= 8
+        assert outcomes["ok"] >= 12  # most damage is repaired by NACK + repeat
+        drv.transport.close()
+
+
 def test_every_answer_corrupt_gives_a_typed_error(card: EchoCard) -> None:
     with VirtualPn532(card, corrupt_every=1, corrupt_mode="dcs") as sim:
         drv = Pn532(Pn532Transport(open_serial(sim.slave_path, 115200), max_nacks=2))
