@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 from edge.store import RosterRow, Store
@@ -79,3 +82,51 @@ scores_file = "{root / "scores.json"}"
         store.replace_roster(SESSION, [RosterRow("C1", PERSONAL_ID, "Nguyễn Văn An")])
         store.close()
     return config
+
+
+MOSQUITTO = shutil.which("mosquitto") or next(
+    (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).is_file()), None
+)
+
+
+class LocalBroker:
+    """A real mosquitto on a free loopback port (anonymous, optional ACL file)."""
+
+    def __init__(self, acl: str | None = None) -> None:
+        assert MOSQUITTO is not None
+        self.port = free_port()
+        # mosquitto started as root drops to its own user: its files must sit in a world-traversable folder
+        folder = Path(tempfile.mkdtemp(prefix="examgate-ops-mosq-"))
+        folder.chmod(0o755)
+        self.folder = folder
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false"]
+        if acl is not None:
+            (folder / "acl").write_text(acl, encoding="utf-8")
+            (folder / "acl").chmod(0o644)
+            lines.append(f"acl_file {folder / 'acl'}")
+        (folder / "mosquitto.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(folder / "mosquitto.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not listen within 10 s")
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
