@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -129,12 +130,15 @@ class MqttConnection:
         self._pending: dict[int, AckCallback | None] = {}
         self._early: dict[int, int] = {}
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # every subscription of the current connection acknowledged
+        self._sub_pending: set[int] = set()
         self.last_connect_reason: str | None = None
         self.connects = 0
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
         self.client.on_publish = self._handle_publish
         self.client.on_message = self._handle_message
+        self.client.on_subscribe = self._handle_subscribe
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -200,9 +204,17 @@ class MqttConnection:
             return len(self._pending)
 
     def subscribe(self, topic_filter: str, qos: int = 1, *, no_local: bool = False) -> None:
-        rc, _mid = self.client.subscribe(topic_filter, options=SubscribeOptions(qos=qos, noLocal=no_local))
-        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            raise MqttError(f"subscribe to {topic_filter} failed: {mqtt.error_string(rc)}")
+        with self._lock:
+            rc, mid = self.client.subscribe(topic_filter, options=SubscribeOptions(qos=qos, noLocal=no_local))
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+                raise MqttError(f"subscribe to {topic_filter} failed: {mqtt.error_string(rc)}")
+            self._sub_pending.add(mid)
+            self.subscribed.clear()
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Connected and every subscription acknowledged by the broker."""
+        deadline = time.monotonic() + timeout_s
+        return self.connected.wait(timeout_s) and self.subscribed.wait(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ paho callbacks (network thread)
     def _handle_connect(
@@ -214,17 +226,34 @@ class MqttConnection:
             return
         self.connects += 1
         log.info("mqtt connected (%s)", reason)
+        with self._lock:
+            self._sub_pending.clear()
         if self._on_connected is not None:
             try:
                 self._on_connected(self)
             except Exception:
                 log.exception("mqtt on_connected hook failed")
+        with self._lock:
+            if not self._sub_pending:
+                self.subscribed.set()
         self.connected.set()
+
+    def _handle_subscribe(
+        self, _c: mqtt.Client, _u: Any, mid: int, reasons: list[ReasonCode], _p: Properties | None
+    ) -> None:
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.warning("mqtt subscription refused by the broker: %s", refused)
+        with self._lock:
+            self._sub_pending.discard(mid)
+            if not self._sub_pending:
+                self.subscribed.set()
 
     def _handle_disconnect(
         self, _c: mqtt.Client, _u: Any, _flags: mqtt.DisconnectFlags, reason: ReasonCode, _p: Properties | None
     ) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         log.info("mqtt disconnected (%s)", reason)
 
     def _handle_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties) -> None:

@@ -91,9 +91,7 @@ class GateLink:
 
     # ------------------------------------------------------------------ connection hooks (network thread)
     def _on_connected(self, connection: MqttConnection) -> None:
-        birth = make_status(
-            "online", self.site_id, self.gate_id, versions=self._versions, config_hash=self.config_hash
-        )
+        birth = make_status("online", self.site_id, self.gate_id, versions=self._versions, config_hash=self.config_hash)
         connection.publish(self._status_topic, birth.payload(), retain=True)
         connection.subscribe(command_filter(self.site_id, self.gate_id))
         if self._settings.anti_passback:

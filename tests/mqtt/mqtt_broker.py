@@ -121,7 +121,7 @@ class Mosquitto:
         self.tls_port = free_port()
         self.pw_port = free_port()
         shutil.copyfile(ACL_FILE, self.dir / "acl")  # the committed sample ACL, as-is
-        self.passwords = {"gate-p": "gate-p-secret", "central-ops": "ops-secret"}
+        self.passwords = {"gate-p": "gate-p-secret", "central-ops": "ops-secret", "ingest": "ingest-secret"}
         pwfile = self.dir / "passwd"
         pwfile.write_text("")
         for user, password in self.passwords.items():

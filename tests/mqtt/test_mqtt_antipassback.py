@@ -18,7 +18,7 @@ def gate_link(broker: Mosquitto, store: Store, gate_id: str) -> GateLink:
     settings = MqttSettings(broker_url=broker.url, client_id=f"apb-{gate_id}", backoff_max_s=2)
     link = GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id=gate_id)
     link.start()
-    assert link.connection.wait_connected(10)
+    assert link.connection.wait_ready(10)
     return link
 
 

@@ -35,7 +35,7 @@ class Gate:
         settings = MqttSettings(broker_url=broker.url, client_id=f"cmd-{gate_id}", command_max_bytes=64_000, **extra)
         self.link = GateLink(settings, self.store, self.target, site_id=SITE, gate_id=gate_id)
         self.link.start()
-        assert self.link.connection.wait_connected(10)
+        assert self.link.connection.wait_ready(10)
         self.replies = Collector("127.0.0.1", broker.port, reply_prefix(SITE, gate_id) + "#")
         self.sender = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
         self.sender.connect("127.0.0.1", broker.port)

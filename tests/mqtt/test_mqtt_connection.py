@@ -17,7 +17,7 @@ from edge.mqtt.settings import MqttSettings
 def test_ack_arriving_before_publish_returns_is_delivered_once(broker: Mosquitto) -> None:
     conn = MqttConnection(MqttSettings(broker_url=broker.url), "race-test")
     conn.start()
-    assert conn.wait_connected(10)
+    assert conn.wait_ready(10)
     real_publish = conn.client.publish
     forced: list[int] = []
 
@@ -59,7 +59,7 @@ def test_refused_puback_reason_reaches_the_callback(broker: Mosquitto) -> None:
     settings = MqttSettings(broker_url=broker.tls_url, ca_file=broker.pki.ca, cert_file=cert, key_file=key)
     conn = MqttConnection(settings, "acl-reason")
     conn.start()
-    assert conn.wait_connected(10)
+    assert conn.wait_ready(10)
     reasons: list[int] = []
     done = threading.Event()
     try:

@@ -123,7 +123,7 @@ def test_retained_status_online_then_stopped(broker: Mosquitto, store: Store) ->
     link = make_link(store, broker.url, gate_id="gate-s")
     link.start()
     try:
-        assert link.connection.wait_connected(10)
+        assert link.connection.wait_ready(10)
         online = Collector("127.0.0.1", broker.port, status_topic(SITE, "gate-s"))
         assert online.wait_for(lambda m: any(json.loads(x.payload)["state"] == "online" for x in m), 5)
         birth = json.loads(online.snapshot()[-1].payload)

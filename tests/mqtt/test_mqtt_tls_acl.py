@@ -13,6 +13,8 @@ from mqtt_broker import MOSQUITTO, Mosquitto
 from mqtt_helpers import SITE, Collector, StoreTarget, status_event, wait_until
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from edge.mqtt.connection import MqttConnection
+from edge.mqtt.ingest import EventSink, Ingestor
 from edge.mqtt.link import GateLink
 from edge.mqtt.settings import MqttSettings
 from edge.store import Store
@@ -182,3 +184,39 @@ def test_sample_central_config_runs_and_enforces_identity(tmp_path: Path) -> Non
         store.close()
     finally:
         sample.cleanup()
+
+
+def test_ingest_identity_reads_shared_events_and_cannot_command(broker: Mosquitto, tmp_path: Path) -> None:
+    """The committed ACL lets `ingest` consume via $share and nothing else."""
+    pw_file = tmp_path / "ingest.pw"
+    pw_file.write_text(broker.passwords["ingest"])
+    settings = MqttSettings(
+        broker_url=broker.pw_url, ca_file=broker.pki.ca, username="ingest", password_file=pw_file, client_id="ing-acl"
+    )
+    sink = EventSink(tmp_path / "central.db")
+    ingestor = Ingestor(settings, sink, "acl-grp")
+    ingestor.start()
+    gate_store = Store.open(tmp_path / "g.db", synchronous="NORMAL")
+    gate_store.append_event(status_event(7, gate_id="gate-a"))
+    link = tls_link(broker, gate_store, "gate-a", "gate-a")
+    try:
+        assert ingestor.subscribed.wait(10)
+        link.start()
+        assert wait_until(lambda: sink.count() == 1, 10), broker.log_text()[-1500:]
+        # the ingest identity may not send commands
+        refused: list[int] = []
+        done = threading.Event()
+        conn = MqttConnection(settings.model_copy(update={"client_id": "ing-acl-2"}), "ing-acl-2")
+        conn.start()
+        assert conn.wait_connected(10)
+        conn.publish(
+            f"examgate/v1/{SITE}/gate-a/cmd/gate.lock", b"{}", on_ack=lambda r: (refused.append(r), done.set())
+        )
+        assert done.wait(5)
+        conn.stop()
+        assert refused == [0x87]
+    finally:
+        link.stop()
+        ingestor.stop()
+        sink.close()
+        gate_store.close()
