@@ -10,7 +10,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from mqtt_broker import MOSQUITTO, Mosquitto
-from mqtt_helpers import SITE, Collector, StoreTarget, status_event, wait_until
+from mqtt_helpers import SITE, Collector, StoreTarget, admit_locally, status_event, wait_until
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.mqtt.connection import MqttConnection
@@ -220,3 +220,23 @@ def test_ingest_identity_reads_shared_events_and_cannot_command(broker: Mosquitt
         ingestor.stop()
         sink.close()
         gate_store.close()
+
+
+def test_anti_passback_works_through_the_acl(broker: Mosquitto, tmp_path: Path) -> None:
+    """Gates on the mTLS listener (ACL enforced) still see each other's admissions."""
+    stores = {g: Store.open(tmp_path / f"{g}.db", synchronous="NORMAL") for g in ("gate-a", "gate-b")}
+    links = {g: tls_link(broker, stores[g], g, g) for g in stores}
+    try:
+        for g, link in links.items():
+            stores[g].ensure_session("S5")
+            link.start()
+            assert link.connection.wait_ready(10)
+        event = admit_locally(stores["gate-a"], "C500", "gate-a", "S5")
+        assert wait_until(lambda: stores["gate-b"].admission_of("S5", "C500") == ("gate-a", event.event_id), 10), (
+            broker.log_text()[-1500:]
+        )
+    finally:
+        for link in links.values():
+            link.stop()
+        for store in stores.values():
+            store.close()
