@@ -10,6 +10,7 @@ through :meth:`MqttConnection.publish`, so every parked ack is claimed (no stale
 from __future__ import annotations
 
 import logging
+import random
 import ssl
 import threading
 import time
@@ -255,6 +256,10 @@ class MqttConnection:
         self.connected.clear()
         self.subscribed.clear()
         log.info("mqtt disconnected (%s)", reason)
+        if self._started and reason.value != 0 and self.settings.reconnect_jitter_s > 0:
+            # spread the reconnect storm when a whole region comes back at once (paho's own backoff has no jitter);
+            # this runs on paho's network thread, which has nothing else to do while disconnected
+            time.sleep(random.uniform(0, self.settings.reconnect_jitter_s))
 
     def _handle_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties) -> None:
         with self._lock:

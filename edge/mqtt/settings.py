@@ -90,6 +90,9 @@ class MqttSettings(BaseModel):
     )
     backoff_min_s: Annotated[int, Field(ge=1, le=3600)] = 1
     backoff_max_s: Annotated[int, Field(ge=1, le=3600)] = 60
+    reconnect_jitter_s: Annotated[float, Field(ge=0, le=600)] = Field(
+        default=2.0, description="random extra wait (0..this) before reconnecting after a lost connection"
+    )
     backlog_alarm_events: Annotated[int, Field(ge=1)] = 10_000
     disk_budget_mb: Annotated[int, Field(ge=1)] = 1024
     fetch_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
