@@ -62,6 +62,10 @@ def _date(text: str, what: str) -> dt.date:
         raise QrError(f"{what} {text!r} is not a calendar date (ddmmyyyy)") from exc
 
 
+def _is_ddmmyyyy(text: str) -> bool:
+    return len(text) == 8 and _digits(text)
+
+
 def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
@@ -70,10 +74,17 @@ def parse_qr(text: str) -> QrData:
     """Parse the card's QR text; raise ``QrError`` (E_QR_INVALID) saying which field is wrong."""
     body = unicodedata.normalize("NFC", text).lstrip("\ufeff").strip()
     fields = [part.strip() for part in body.split("|")]
-    if len(fields) == 6:
+    # No CMND field: ID|name|DOB|sex|address|issue date[|extra…] (DOB third, not fourth).
+    no_cmnd = len(fields) >= 3 and _is_ddmmyyyy(fields[2]) and not (len(fields) > 3 and _is_ddmmyyyy(fields[3]))
+    while len(fields) > (6 if no_cmnd else 7) and not fields[-1]:
+        fields.pop()  # scanners often add a trailing '|'
+    if no_cmnd:
         fields.insert(1, "")
     if len(fields) < 7:
-        raise QrError(f"QR text has {len(fields)} '|'-separated fields; a CCCD QR has 6 or 7")
+        raise QrError(
+            f"QR text has {len(fields)} '|'-separated fields; a CCCD QR has 7 "
+            "(ID|CMND|name|DOB|sex|address|issue date) or 6 (without CMND)"
+        )
     id_number, old_id, name, birth, sex, address, issued = fields[:7]
     if len(id_number) != 12 or not _digits(id_number):
         raise QrError(f"first field must be the 12-digit ID number, got {len(id_number)} characters")

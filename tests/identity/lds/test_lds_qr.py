@@ -39,6 +39,15 @@ def test_bom_six_fields_and_extra() -> None:
     assert parse_qr(SEVEN.replace("|123456789|", "||")).old_id_number is None
 
 
+def test_trailing_separator_and_six_fields_with_extra() -> None:
+    assert parse_qr(SEVEN + "|").extra == ()
+    six_extra = "001099012345|Trần Thị B|29022000|Nữ|Hà Nội|01022022|X"
+    qr = parse_qr(six_extra)
+    assert (qr.old_id_number, qr.full_name, qr.extra) == (None, "Trần Thị B", ("X",))
+    assert qr.issue_date == dt.date(2022, 2, 1)
+    assert parse_qr("001099012345|Trần Thị B|29022000|Nữ|Hà Nội|01022022|").extra == ()
+
+
 def test_nfd_input_is_normalised() -> None:
     qr = parse_qr(unicodedata.normalize("NFD", SEVEN))
     assert qr.full_name == "Nguyễn Văn An"
