@@ -141,6 +141,19 @@ def _pairs_of(set_dir: Path) -> dict[str, list[tuple[Path, Path, bool]]]:
     return out
 
 
+def chip_like(path: Path, out_dir: Path) -> Path:
+    """A simulated chip photo: longest side 320 px, JPEG 2000 at 1:25 (a DG2 is typically 10-20 KB)."""
+    from PIL import Image, ImageOps  # noqa: PLC0415
+
+    out = out_dir / path.parent.name / (path.stem + ".jp2")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(path) as img:
+        small = ImageOps.exif_transpose(img).convert("RGB")
+        small.thumbnail((320, 320), Image.Resampling.LANCZOS)
+        small.save(out, format="JPEG2000", quality_mode="rates", quality_layers=[25])
+    return out
+
+
 def accuracy(pairs: list[tuple[Path, Path, bool]], images: dict[str, Any], kind: str) -> dict[str, float]:
     from edge.vision.metrics import as_scores, auc, eer, tar_at_far  # noqa: PLC0415
 
@@ -247,59 +260,70 @@ def main(argv: list[str] | None = None) -> int:
         f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (latency figures include contention)"
     )
 
-    ours = run_ours(paths)
     import tempfile  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
-        ref = run_reference(paths, args.reference_python, Path(tmp))
+        chips = {p: chip_like(p, Path(tmp) / "chip_like") for p in paths}
+        all_paths = paths + list(chips.values())
+        ours = run_ours(all_paths)
+        ref = run_reference(all_paths, args.reference_python, Path(tmp))
     if ref is None:
         print("note: reference face_recognition unavailable (not importable here; pass --reference-python)")
     else:
         print(f"reference: face_recognition {ref['versions']['face_recognition']}, dlib {ref['versions']['dlib']}")
     print(f"ours: {ours['model_version']}")
+    print("'A chip-like' = pairs.csv with image_a replaced by a simulated chip photo (320 px, JPEG 2000 1:25)")
 
     rows = []
-    header = f"{'set':<10} {'pairs':<10} {'system':<10} {'AUC':>7} {'EER':>7} {'TAR@1%':>7} {'TAR@.1%':>8}"
+    header = f"{'set':<10} {'pairs':<12} {'system':<10} {'AUC':>7} {'EER':>7} {'TAR@1%':>7} {'TAR@.1%':>8}"
     header += f" {'FTE':>6} {'gen/imp':>9}"
     print(header)
     for d in sets:
         set_paths = sorted({p for a, b, _ in _pairs_of(d)["all pairs"] for p in (a, b)})
-        for pairs_name, pairs in _pairs_of(d).items():
+        pair_lists = _pairs_of(d)
+        pair_lists["A chip-like"] = [(chips[a], b, same) for a, b, same in pair_lists["pairs.csv"]]
+        for pairs_name, pairs in pair_lists.items():
+            fte_paths = [chips[p] for p in set_paths] if pairs_name == "A chip-like" else set_paths
             for system, images, kind in (
                 ("ours", ours["images"], "cosine"),
                 ("reference", ref and ref["images"], "l2"),
             ):
                 if images is None:
-                    print(f"{d.name:<10} {pairs_name:<10} {system:<10} {'unavailable':>7}")
+                    print(f"{d.name:<10} {pairs_name:<12} {system:<10} {'unavailable':>7}")
                     continue
                 m = accuracy(pairs, images, kind)
-                f = fte(set_paths, images)
+                f = fte(fte_paths, images)
                 rows.append((d.name, pairs_name, system, m, f))
                 print(
-                    f"{d.name:<10} {pairs_name:<10} {system:<10} {m['auc']:7.4f} {m['eer']:7.4f} "
+                    f"{d.name:<10} {pairs_name:<12} {system:<10} {m['auc']:7.4f} {m['eer']:7.4f} "
                     f"{m['tar_far_1pct']:7.3f} {m['tar_far_0_1pct']:8.3f} {f:6.3f} "
                     f"{int(m['n_genuine']):>4}/{int(m['n_impostor']):<4}"
                 )
 
-    ours_ms = [v["ms"] for v in ours["images"].values() if v["ms"] is not None]
+    originals = {str(p) for p in paths}
+    ours_ms = [v["ms"] for k, v in ours["images"].items() if k in originals and v["ms"] is not None]
     print(
         f"latency ours (detect+align+quality+embed, 1 thread, {len(ours_ms)} images at native size): "
         f"p50 {statistics.median(ours_ms):.1f} ms, p95 {_percentile(ours_ms, 95):.1f} ms"
     )
     stage_names = ("detect_ms", "align_ms", "quality_ms", "embed_ms")
     stage_p50 = {
-        k: statistics.median([v["stages"].get(k, 0.0) for v in ours["images"].values() if "stages" in v])
+        k: statistics.median(
+            [v["stages"].get(k, 0.0) for p, v in ours["images"].items() if p in originals and "stages" in v]
+        )
         for k in stage_names
     }
     print("  stages p50: " + ", ".join(f"{k[:-3]} {v:.1f} ms" for k, v in stage_p50.items()))
     latency = {"ours": (statistics.median(ours_ms), _percentile(ours_ms, 95))}
     if ref is not None:
-        ref_ms = [v["ms"] for v in ref["images"].values() if v["ms"] is not None]
+        ref_ms = [v["ms"] for k, v in ref["images"].items() if k in originals and v["ms"] is not None]
         latency["reference"] = (statistics.median(ref_ms), _percentile(ref_ms, 95))
         agree = [
             float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
             for path, v in ours["images"].items()
-            if v["encoding"] is not None and ref["images"].get(path, {}).get("encoding") is not None
+            if path in originals
+            and v["encoding"] is not None
+            and ref["images"].get(path, {}).get("encoding") is not None
             for a, b in [(np.array(v["encoding"]), np.array(ref["images"][path]["encoding"]))]
         ]
         print(
