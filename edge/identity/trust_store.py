@@ -31,7 +31,7 @@ _EXTENSION_ERRORS: tuple[type[Exception], ...] = (x509.ExtensionNotFound, *CERT_
 
 class TrustStoreError(ExamGateError):
     code = "E_TRUST_STORE_INVALID"
-    remedy = "point chip.trust_store_dir at a readable folder of CSCA certificates (PEM/DER) or master lists"
+    remedy = "point reader.csca_dir at a readable folder of CSCA certificates (PEM/DER) or ICAO master lists"
 
 
 class _CertificateSet(core.SetOf):  # type: ignore[misc]
