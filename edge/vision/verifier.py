@@ -6,6 +6,7 @@ verify(live frames, references):
    a face that fails a reference gate is still scored but flagged ``E_CHIP_PHOTO_POOR`` / ``E_ROSTER_PHOTO_POOR``.
 2. Live frames newer than ``frame_window_s`` before the newest one are analysed with the live gates; the
    ``max_frames_embedded`` best-ranked frames that pass every gate are embedded and scored.
+   No reference at all -> ``E_NO_REFERENCE``.
 3. The frame with the highest fused score (``edge.vision.match.fuse_scores``) wins: its scores, its image.
    No usable live frame -> similarity None and the gate reasons of the frame that came closest.
 """
@@ -23,6 +24,8 @@ from edge.vision.pipeline import FaceAnalysis, FacePipeline
 from edge.vision.quality import E_NO_FACE, GateProfile
 from edge.vision.settings import VisionSettings
 from edge.vision.thresholds import Thresholds, check_model_version
+
+E_NO_REFERENCE = "E_NO_REFERENCE"
 
 
 def _add(timings: dict[str, float], key: str, value_ms: float) -> None:
@@ -97,6 +100,8 @@ class TfliteFaceVerifier:
         timings: dict[str, float] = {}
         reasons: list[str] = []
         refs = self._reference_embeddings(references, timings, reasons)
+        if not references:
+            reasons.append(E_NO_REFERENCE)
         analysed = self._live_analyses(live, timings)
         usable = [(f, a) for f, a in analysed if a.usable]
         usable.sort(key=lambda fa: fa[1].quality.rank_score if fa[1].quality else 0.0, reverse=True)
@@ -105,8 +110,9 @@ class TfliteFaceVerifier:
         best: tuple[float, dict[str, float], RgbImage] | None = None
         best_reasons: tuple[str, ...] = ()
         if not chosen:
-            closest = min((a.reasons for _, a in analysed), key=len, default=(E_NO_FACE,))
-            reasons = [*closest, *reasons]
+            # the frame that came closest: one with a face before one without, then the fewest failed gates
+            closest = min(analysed, key=lambda fa: (not fa[1].has_face, len(fa[1].reasons)), default=None)
+            reasons = [*(closest[1].reasons if closest else (E_NO_FACE,)), *reasons]
         elif refs:
             for frame, analysis in chosen:
                 vector, embed_ms = self._pipeline.embed(analysis)

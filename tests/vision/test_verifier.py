@@ -136,3 +136,18 @@ def test_thresholds_for_other_models_are_refused(embedding_pipeline: FacePipelin
     assert info.value.code == "E_THRESHOLDS_MODEL_MISMATCH"
     unversioned = thresholds.model_copy(update={"model_version": ""})
     assert TfliteFaceVerifier(unversioned, pipeline=embedding_pipeline).model_version == thresholds.model_version
+
+
+def test_closest_frame_reasons_and_missing_references(
+    verifier: TfliteFaceVerifier, obama: RgbImage, gradient: RgbImage
+) -> None:
+    dark = (obama.astype(np.float32) * 0.15).astype(np.uint8)
+    chip = [ReferenceImage("chip", _encode(obama, "JPEG"))]
+    # a dark face tells the candidate more than "no face": its reasons are reported
+    result = verifier.verify(_frames((gradient, 1.0), (dark, 1.1)), chip)
+    assert result.similarity is None
+    assert "E_FACE_TOO_DARK" in result.reasons
+    assert E_NO_FACE not in result.reasons
+    result = verifier.verify(_frames((obama, 1.0)), [])
+    assert result.similarity is None
+    assert result.reasons == ("E_NO_REFERENCE",)
