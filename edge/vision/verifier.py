@@ -19,13 +19,21 @@ from collections.abc import Sequence
 from edge.devices import FaceResult, Frame, ReferenceImage, RgbImage
 from edge.errors import ImageError
 from edge.vision.embed import Embedding
-from edge.vision.match import cosine_similarity, fuse_scores
+from edge.vision.match import E_ROSTER_DISAGREES, cosine_similarity, fuse_scores
 from edge.vision.pipeline import FaceAnalysis, FacePipeline
 from edge.vision.quality import E_NO_FACE, GateProfile
 from edge.vision.settings import VisionSettings
 from edge.vision.thresholds import Thresholds, check_model_version
 
 E_NO_REFERENCE = "E_NO_REFERENCE"
+E_CHIP_PHOTO_UNUSABLE = "E_CHIP_PHOTO_UNUSABLE"
+E_CHIP_PHOTO_POOR = "E_CHIP_PHOTO_POOR"
+E_ROSTER_PHOTO_UNUSABLE = "E_ROSTER_PHOTO_UNUSABLE"
+E_ROSTER_PHOTO_POOR = "E_ROSTER_PHOTO_POOR"
+_UNUSABLE = {"chip": E_CHIP_PHOTO_UNUSABLE, "roster": E_ROSTER_PHOTO_UNUSABLE}
+_POOR = {"chip": E_CHIP_PHOTO_POOR, "roster": E_ROSTER_PHOTO_POOR}
+# Reasons that are evidence for a proctor's review even when a score exists (for the lane's policy).
+REVIEW_EVIDENCE = frozenset({E_ROSTER_DISAGREES, E_CHIP_PHOTO_UNUSABLE, E_CHIP_PHOTO_POOR, E_ROSTER_PHOTO_UNUSABLE})
 
 
 def _add(timings: dict[str, float], key: str, value_ms: float) -> None:
@@ -57,12 +65,11 @@ class TfliteFaceVerifier:
     ) -> dict[str, Embedding]:
         out: dict[str, Embedding] = {}
         for ref in references:
-            tag = ref.label.upper()
             start = time.perf_counter()
             try:
                 image = self._pipeline.decode(ref.data)
             except ImageError:
-                reasons.append(f"E_{tag}_PHOTO_UNUSABLE")
+                reasons.append(_UNUSABLE[ref.label])
                 continue
             finally:
                 _add(timings, "decode_ms", (time.perf_counter() - start) * 1000.0)
@@ -70,10 +77,10 @@ class TfliteFaceVerifier:
             for key, value in analysis.timings_ms.items():
                 _add(timings, key, value)
             if not analysis.has_face:
-                reasons.append(f"E_{tag}_PHOTO_UNUSABLE")
+                reasons.append(_UNUSABLE[ref.label])
                 continue
             if analysis.reasons:
-                reasons.append(f"E_{tag}_PHOTO_POOR")
+                reasons.append(_POOR[ref.label])
             vector, embed_ms = self._pipeline.embed(analysis)
             _add(timings, "embed_ms", embed_ms)
             out[ref.label] = vector

@@ -14,7 +14,7 @@ from edge.vision.models import default_thresholds_path
 from edge.vision.pipeline import FacePipeline
 from edge.vision.quality import E_MULTIPLE_FACES, E_NO_FACE
 from edge.vision.thresholds import Thresholds, ThresholdsError, load_thresholds
-from edge.vision.verifier import TfliteFaceVerifier
+from edge.vision.verifier import E_CHIP_PHOTO_POOR, REVIEW_EVIDENCE, TfliteFaceVerifier
 
 
 def _encode(image: RgbImage, fmt: str) -> bytes:
@@ -151,3 +151,12 @@ def test_closest_frame_reasons_and_missing_references(
     result = verifier.verify(_frames((obama, 1.0)), [])
     assert result.similarity is None
     assert result.reasons == ("E_NO_REFERENCE",)
+
+
+def test_poor_chip_photo_is_scored_and_flagged(verifier: TfliteFaceVerifier, obama: RgbImage, obama2: RgbImage) -> None:
+    dark_chip = (obama.astype(np.float32) * 0.15).astype(np.uint8)
+    result = verifier.verify(_frames((obama2, 1.0)), [ReferenceImage("chip", _encode(dark_chip, "PNG"))])
+    assert result.similarity is not None
+    assert result.similarity == result.scores["chip"]
+    assert result.reasons == (E_CHIP_PHOTO_POOR,)
+    assert E_CHIP_PHOTO_POOR in REVIEW_EVIDENCE
