@@ -104,7 +104,6 @@ class PolicyConfig(_Section):
 class LaneConfig(_Section):
     session_id: str | None = Field(default=None, description="exam session to admit for; default: the open one")
     poll_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
-    capture_window_s: Annotated[float, Field(gt=0, le=10)] = 1.5
     frames_per_attempt: Annotated[int, Field(ge=1, le=30)] = 5
     passage_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
     chip_read_attempts: Annotated[int, Field(ge=1, le=5)] = 2

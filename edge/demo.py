@@ -32,6 +32,7 @@ from edge.lane import CandidateReport
 from edge.mqtt.settings import MqttSettings
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
+from edge.vision.settings import VisionSettings
 from edge.wiring import Gate, build_gate, build_link, repo_root
 
 FIXTURE_FORMAT = "examgate-card-fixture/1"
@@ -138,9 +139,8 @@ def prepare_workdir(scenario: Scenario, workdir: Path, data_dir: Path) -> AppCon
         site=SiteConfig(site_id="demo-site", gate_id="lane-1"),
         store=StoreConfig(path=workdir / "examgate.db", synchronous="FULL"),
         policy=PolicyConfig(thresholds_file=repo_root() / "models" / "thresholds.toml"),
-        lane=LaneConfig(
-            session_id=scenario.session_id, capture_window_s=0.2, frames_per_attempt=2, passage_timeout_s=2.0
-        ),
+        lane=LaneConfig(session_id=scenario.session_id, frames_per_attempt=2, passage_timeout_s=2.0),
+        vision=VisionSettings(frame_window_s=0.2),
         reader=SimulatedReaderConfig(cards_dir=cards),
         camera=FolderCameraConfig(path=camera / "step-00", fps=30.0),
         turnstile=SimulatedTurnstileConfig(pulse_ms=300, passage_after_s=0.05),
@@ -190,7 +190,11 @@ async def _drive(
 
         threading.Timer(0.3, answer).start()
 
+    previous = gate.lane.on_report  # e.g. the MQTT link's wake-up
+
     def reported(report: CandidateReport) -> None:
+        if previous is not None:
+            previous(report)
         loop.call_soon_threadsafe(done.put_nowait, report)
 
     gate.lane.on_report = reported

@@ -54,8 +54,11 @@ DECISION_EVENTS: dict[str, type[Event]] = {
     "fail": CandidateRejected,
 }
 # Face findings that let a candidate through only after a proctor has looked: the roster photo contradicts the chip
-# photo, or the chip photo itself is unusable (then only the roster photo was matched).
-REVIEW_FLAGS = frozenset({"E_ROSTER_DISAGREES", "E_CHIP_PHOTO_UNUSABLE"})
+# photo, or a reference photo is unusable or poor (then the match rests on less than it should). Kept equal to
+# edge.vision.verifier.REVIEW_EVIDENCE by a test; not imported, so the lane does not load the vision stack.
+REVIEW_FLAGS = frozenset(
+    {"E_ROSTER_DISAGREES", "E_CHIP_PHOTO_UNUSABLE", "E_CHIP_PHOTO_POOR", "E_ROSTER_PHOTO_UNUSABLE"}
+)
 RETRYABLE_CHIP_CODES = frozenset({"E_CHIP_CARD_REMOVED", "E_CHIP_COMM", "E_CHIP_TIMEOUT", "E_CHIP_SM_FAILED"})
 
 

@@ -156,7 +156,7 @@ def build_gate(
         session_id=session,
         thresholds_version=thresholds.version,
         poll_timeout_s=cfg.lane.poll_timeout_s,
-        capture_window_s=cfg.lane.capture_window_s,
+        capture_window_s=cfg.vision.frame_window_s,
         frames_per_attempt=cfg.lane.frames_per_attempt,
         passage_timeout_s=cfg.lane.passage_timeout_s,
         pulse_ms=cfg.turnstile.pulse_ms,
@@ -177,20 +177,11 @@ def build_gate(
 
 def build_link(gate: Gate) -> GateLink | None:
     """The MQTT link (presence, outbox publisher, commands, site anti-passback), when ``[mqtt]`` is configured."""
-    settings = gate.cfg.mqtt
-    if settings is None or not settings.enabled:
-        return None
-    from edge.mqtt.link import GateLink  # noqa: PLC0415 - paho only when publishing
+    from edge.mqtt.link import link_from_config  # noqa: PLC0415 - paho only when publishing
 
-    link = GateLink(
-        settings,
-        gate.store,
-        GateCommands(gate.lane, gate.store, gate.cfg.digest()),
-        site_id=gate.cfg.site.site_id,
-        gate_id=gate.cfg.site.gate_id,
-        config_hash=gate.cfg.digest(),
-        store_path=gate.store.path,
-    )
+    link = link_from_config(gate.cfg, gate.store, GateCommands(gate.lane, gate.store, gate.cfg.digest()))
+    if link is None:
+        return None
     previous = gate.lane.on_report
 
     def wake_publisher(report: CandidateReport) -> None:

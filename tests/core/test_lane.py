@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from edge.config import sample_config
-from edge.lane import AssistedRequest, CandidateReport
+from edge.lane import REVIEW_FLAGS, AssistedRequest, CandidateReport
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
+from edge.vision.verifier import REVIEW_EVIDENCE
 from edge.wiring import Gate, build_gate
 from firmware_bridge.camera.folder import FolderCamera
 from firmware_bridge.sim.fixture_reader import FixtureCardReader
@@ -266,3 +267,7 @@ def test_officer_assisted_without_roster_photo_goes_to_review(gate: Gate) -> Non
     report = assisted(gate, request, "high")
     assert report.reasons[0] == "E_FACE_CAPTURE_FAILED"  # nothing to match against: a person decides
     assert pulses(gate) == 0
+
+
+def test_review_flags_match_the_verifier() -> None:
+    assert REVIEW_FLAGS == REVIEW_EVIDENCE
