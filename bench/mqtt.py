@@ -184,7 +184,6 @@ def outbox_stream(url: str, db: Path, n: int, sync: str, max_inflight: int) -> d
     committed: dict[str, float] = {}
     for i in range(n):
         ev = admitted(i)
-        store.record_attempt(ev.attempt_id, SESSION, ev.subject.candidate_id, "0010******45", "chip")
         store.record_decision(
             ev,
             outcome="pass",
@@ -196,6 +195,7 @@ def outbox_stream(url: str, db: Path, n: int, sync: str, max_inflight: int) -> d
             thresholds_version="2026-01",
             model_version="facenet-tflite-1",
             gate_id=GATE,
+            id_masked="0010******45",
         )
         committed[ev.event_id] = time.perf_counter()
         link.wake()

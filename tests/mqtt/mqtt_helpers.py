@@ -43,7 +43,6 @@ def admitted_event(candidate_id: str, gate_id: str, session_id: str, site_id: st
 def admit_locally(store: Store, candidate_id: str, gate_id: str, session_id: str) -> CandidateAdmitted:
     """The lane's decision path: attempt + decision + admission + outbox in the store."""
     event = admitted_event(candidate_id, gate_id, session_id)
-    store.record_attempt(event.attempt_id, session_id, candidate_id, "0010******45", "chip")
     store.record_decision(
         event,
         outcome="pass",
@@ -55,6 +54,7 @@ def admit_locally(store: Store, candidate_id: str, gate_id: str, session_id: str
         thresholds_version="t1",
         model_version=None,
         gate_id=gate_id,
+        id_masked="0010******45",
     )
     return event
 
