@@ -196,7 +196,7 @@ class Pn532:
         code = BAUD_CODES.get(baud)
         if code is None:
             raise Pn532ParameterError(f"the PN532 cannot run at {baud} baud; use one of {sorted(BAUD_CODES)}")
-        self.transport.command(CMD_SET_SERIAL_BAUD_RATE, bytes([code]), timeout_s=0.5)
+        self.transport.command(CMD_SET_SERIAL_BAUD_RATE, bytes([code]), timeout_s=0.5, resend_on_timeout=False)
         self.transport.send_ack()
         time.sleep(0.002)  # let the ACK leave at the old rate; the PN532 switches when it has it
         self.transport.set_host_baud(baud)
@@ -237,7 +237,9 @@ class Pn532:
     # ------------------------------------------------------------------ data exchange
     def _exchange_frame(self, tg: int, data: bytes, context: str) -> tuple[bool, bytes]:
         self.exchanges += 1
-        answer = self.transport.command(CMD_IN_DATA_EXCHANGE, bytes([tg]) + data, timeout_s=self.exchange_timeout_s)
+        answer = self.transport.command(
+            CMD_IN_DATA_EXCHANGE, bytes([tg]) + data, timeout_s=self.exchange_timeout_s, resend_on_timeout=False
+        )
         if not answer:
             raise Pn532ProtocolError(f"{context}: InDataExchange answered no status byte")
         status = answer[0]

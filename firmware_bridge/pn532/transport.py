@@ -1,13 +1,15 @@
 """Serial (HSU) transport to a PN532: one command frame out, ACK in, one answer frame in.
 
 Handles the wake-up preamble, ACK timeouts and NACKs (bounded resends), bad answer frames (NACK so the PN532
-repeats its answer, bounded), stale frames left over from an earlier exchange, aborting a command that timed out
-(the host's ACK), and the host side of a baud-rate change.
+repeats its answer, bounded), stale frames left over from an earlier exchange (resynchronised with an echo after
+any irregular exchange), aborting a command that timed out (the host's ACK), and the host side of a baud-rate
+change.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Protocol
 
@@ -23,6 +25,7 @@ from firmware_bridge.pn532.frames import ACK, NACK, TFI_PN532, Frame, FrameDecod
 log = logging.getLogger(__name__)
 
 WAKE_UP_PREAMBLE = b"\x55\x55" + b"\x00" * 14
+CMD_DIAGNOSE = 0x00
 _POLL_S = 0.02
 
 
@@ -80,6 +83,9 @@ class Pn532Transport:
         self.bytes_in = 0
         self.frames_out = 0
         self.nacks_sent = 0
+        self.resyncs = 0
+        self._dirty = False  # an earlier exchange went wrong: stale frames may still arrive
+        self._irregular = False
 
     @property
     def baud(self) -> int:
@@ -146,7 +152,7 @@ class Pn532Transport:
                 return None
             self._read_some(deadline)
 
-    def _send_and_wait_ack(self, frame_bytes: bytes, command: int) -> None:
+    def _send_and_wait_ack(self, frame_bytes: bytes, command: int, *, resend_on_timeout: bool) -> None:
         attempts = 0
         while True:
             self._write(frame_bytes)
@@ -155,7 +161,11 @@ class Pn532Transport:
             outcome = self._await_ack(deadline)
             if outcome == "ack":
                 return
+            self._irregular = True
             attempts += 1
+            if outcome == "timeout" and not resend_on_timeout:
+                self.send_ack()  # abort it in case the PN532 did take it
+                raise Pn532TimeoutError(f"no ACK from the PN532 for command 0x{command:02X}")
             if attempts > self.max_resends:
                 if outcome == "nack":
                     raise Pn532Error(
@@ -181,11 +191,48 @@ class Pn532Transport:
             # an information frame before the ACK is a repeat of an earlier answer: drop it
             log.debug("dropped a stale frame before the ACK (%d bytes)", len(frame.body))
 
-    def command(self, command: int, params: bytes = b"", *, timeout_s: float = 1.0) -> bytes:
-        """Run one PN532 command; returns the answer data after the answer code (``command + 1``)."""
+    def resync(self) -> None:
+        """Re-align the link after an irregular exchange (resend, NACK, timeout, error).
+
+        A late ACK and answer of an earlier command would otherwise pass for the next command's: the PN532
+        answers in order, so everything before the echo of a fresh nonce (Diagnose, communication line test)
+        is stale and dropped.
+        """
+        nonce = os.urandom(6)
         self.flush_input()
-        self._send_and_wait_ack(encode_command(command, params), command)
-        return self.read_answer(command, timeout_s=timeout_s)
+        self._write(encode_command(CMD_DIAGNOSE, b"\x00" + nonce))
+        self.resyncs += 1
+        deadline = time.monotonic() + max(0.5, 4 * self.ack_timeout_s)
+        while True:
+            try:
+                frame = self._next_frame(deadline)
+            except FrameError:
+                self._write(NACK)  # may be our echo, damaged: ask for it again (repeats are dropped like the rest)
+                self.nacks_sent += 1
+                continue
+            if frame is None:
+                raise Pn532TimeoutError("the PN532 did not answer the resynchronisation echo")
+            if frame.kind == "info" and frame.body == bytes([CMD_DIAGNOSE + 1, 0x00]) + nonce:
+                self._dirty = False
+                return
+
+    def command(
+        self, command: int, params: bytes = b"", *, timeout_s: float = 1.0, resend_on_timeout: bool = True
+    ) -> bytes:
+        """Run one PN532 command; returns the answer data after the answer code (``command + 1``).
+
+        ``resend_on_timeout=False`` for commands that must not run twice (InDataExchange: a late ACK would mean
+        the card got the APDU twice). After any irregular exchange the next command first ``resync``s.
+        """
+        if self._dirty:
+            self.resync()
+        self.flush_input()
+        self._dirty = True  # until this exchange ends cleanly
+        self._irregular = False  # set by resends and NACKs
+        self._send_and_wait_ack(encode_command(command, params), command, resend_on_timeout=resend_on_timeout)
+        answer = self.read_answer(command, timeout_s=timeout_s)
+        self._dirty = self._irregular
+        return answer
 
     def read_answer(self, command: int, *, timeout_s: float) -> bytes:
         """Wait for the answer to ``command`` (after its ACK). On timeout, abort the command with an ACK."""
@@ -199,6 +246,7 @@ class Pn532Transport:
                 if nacks > self.max_nacks:
                     raise type(exc)(f"{exc.message}; still bad after {self.max_nacks} repeats") from exc
                 log.debug("bad answer frame (%s): NACK %d", exc.code, nacks)
+                self._irregular = True
                 self._write(NACK)
                 self.nacks_sent += 1
                 continue

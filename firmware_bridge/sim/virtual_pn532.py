@@ -104,6 +104,7 @@ class VirtualPn532:
         self.card_type = card_type
         self.max_frame_data = max_frame_data
         self.check_line_baud = check_line_baud
+        self.ack_delay_s = 0.0  # a slow PN532 (tests: the host's ACK timeout and resynchronisation)
         self.on_release = on_release  # called after InRelease, e.g. to take the card away and tap the next
         self.stats = VirtualPn532Stats()
         self.present = card is not None
@@ -259,6 +260,8 @@ class VirtualPn532:
         if frame.tfi != TFI_HOST:
             self._write(ERROR_FRAME)
             return
+        if self.ack_delay_s:
+            time.sleep(self.ack_delay_s)
         self._write(ACK)
         command, params = frame.body[0], frame.body[1:]
         answer = self._execute(command, params)
@@ -291,6 +294,8 @@ class VirtualPn532:
     # ------------------------------------------------------------------ commands
     def _execute(self, command: int, params: bytes) -> bytes | None:
         """The answer data for one command, or None for a syntax error."""
+        if command == 0x00:  # Diagnose: only the communication line test (NumTst 0) echoes
+            return params if params[:1] == b"\x00" else None
         if command == 0x02:
             return FIRMWARE
         if command in (0x14, 0x32):  # SAMConfiguration, RFConfiguration

@@ -183,6 +183,9 @@ def test_corrupt_answers_are_repeated_after_nack(card: EchoCard) -> None:
             assert drv.in_data_exchange(target.tg, apdu[:size]) == apdu[:size][::-1] + b"\x90\x00"
         assert sim.stats.corrupted_frames >= 3
         assert drv.transport.nacks_sent >= sim.stats.corrupted_frames // 2  # bad DCS → NACK
+        deadline = time.monotonic() + 2
+        while sim.stats.nacks_received < drv.transport.nacks_sent and time.monotonic() < deadline:
+            time.sleep(0.01)  # the last NACK may still be on its way
         assert sim.stats.nacks_received == drv.transport.nacks_sent
         drv.transport.close()
 
@@ -260,6 +263,34 @@ def test_slow_card_times_out_and_the_link_recovers(virtual: VirtualPn532, driver
     time.sleep(0.6)  # the late answer arrives now and must not be taken for the next one
     driver.exchange_timeout_s = 2.0
     assert driver.in_data_exchange(target.tg, b"\x05\x06") == b"\x06\x05\x90\x00"
+
+
+def test_late_ack_on_exchange_is_not_resent_and_the_link_resyncs(
+    virtual: VirtualPn532, driver: Pn532, card: EchoCard
+) -> None:
+    target = driver.poll()
+    assert target is not None
+    driver.transport.ack_timeout_s = 0.1
+    virtual.ack_delay_s = 0.3
+    with pytest.raises(Pn532TimeoutError, match="no ACK"):
+        driver.in_data_exchange(target.tg, b"\x01\x02")
+    virtual.ack_delay_s = 0.0
+    time.sleep(0.4)  # the late ACK and answer are on the line now
+    assert driver.in_data_exchange(target.tg, b"\x03\x04") == b"\x04\x03\x90\x00"
+    assert card.apdus == [b"\x01\x02", b"\x03\x04"]  # never sent twice
+    assert driver.transport.resyncs == 1
+
+
+def test_resent_command_duplicates_are_dropped(virtual: VirtualPn532, driver: Pn532) -> None:
+    target = driver.poll()
+    assert target is not None
+    driver.transport.ack_timeout_s = 0.1
+    virtual.ack_delay_s = 0.15  # the first ACK comes after the host resent: the PN532 runs the command twice
+    assert driver.get_firmware_version().ic == 0x32
+    virtual.ack_delay_s = 0.0
+    for i in range(3):
+        assert driver.in_data_exchange(target.tg, bytes([i, 0xAA])) == bytes([0xAA, i, 0x90, 0x00])
+    assert driver.transport.resyncs == 1
 
 
 def test_baud_rate_switch_to_921600(virtual: VirtualPn532, driver: Pn532) -> None:
