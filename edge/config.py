@@ -105,6 +105,9 @@ class LaneConfig(_Section):
     session_id: str | None = Field(default=None, description="exam session to admit for; default: the open one")
     poll_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
     frames_per_attempt: Annotated[int, Field(ge=1, le=30)] = 5
+    qr_timeout_s: Annotated[float, Field(ge=0, le=30)] = Field(
+        default=3.0, description="how long the camera looks for the card's QR (the CAN); 0 = only a scanner's QR"
+    )
     passage_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
     chip_read_attempts: Annotated[int, Field(ge=1, le=5)] = 2
 
@@ -276,4 +279,5 @@ def sample_config(root: Path) -> AppConfig:
         policy=PolicyConfig(thresholds=Thresholds(version="test", match=0.6, review=0.5)),
         reader=SimulatedReaderConfig(cards_dir=root / "cards"),
         camera=FolderCameraConfig(path=root / "camera"),
+        lane=LaneConfig(qr_timeout_s=0.0),
     )

@@ -139,7 +139,7 @@ def prepare_workdir(scenario: Scenario, workdir: Path, data_dir: Path) -> AppCon
         site=SiteConfig(site_id="demo-site", gate_id="lane-1"),
         store=StoreConfig(path=workdir / "examgate.db", synchronous="FULL"),
         policy=PolicyConfig(thresholds_file=repo_root() / "models" / "thresholds.toml"),
-        lane=LaneConfig(session_id=scenario.session_id, frames_per_attempt=2, passage_timeout_s=2.0),
+        lane=LaneConfig(session_id=scenario.session_id, frames_per_attempt=2, passage_timeout_s=2.0, qr_timeout_s=0.0),
         vision=VisionSettings(frame_window_s=0.2),
         reader=SimulatedReaderConfig(cards_dir=cards),
         camera=FolderCameraConfig(path=camera / "step-00", fps=30.0),

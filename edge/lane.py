@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from edge.devices import (
-    AccessKey,
     Camera,
     CardReader,
     CardTap,
@@ -41,6 +40,7 @@ from edge.events.models import (
     ReviewResolved,
     Subject,
 )
+from edge.keys import AccessKeySource, TapQrKeySource
 from edge.masking import mask_id
 from edge.policy import machine as m
 from edge.reviews import ReviewAnswer, ReviewBroker
@@ -114,15 +114,6 @@ class EvidenceSink(Protocol):
     ) -> None: ...
 
 
-def access_key_for(tap: CardTap) -> AccessKey | None:
-    """The CAN from the card's QR code (scanned before the tap), when there is one."""
-    if not tap.qr_text:
-        return None
-    from edge.identity.qr import parse_qr  # noqa: PLC0415 - optional until the QR module is present
-
-    return AccessKey(can=parse_qr(tap.qr_text).can)
-
-
 class Lane:
     def __init__(
         self,
@@ -138,6 +129,7 @@ class Lane:
         on_report: Callable[[CandidateReport], None] | None = None,
         on_review: Callable[[CandidateReport, ChipIdentity | None, Frame | None], None] | None = None,
         evidence: EvidenceSink | None = None,
+        keys: AccessKeySource | None = None,
     ) -> None:
         self.settings = settings
         self.params = params
@@ -150,6 +142,7 @@ class Lane:
         self.on_report = on_report
         self.on_review = on_review
         self.evidence = evidence
+        self.keys = keys or TapQrKeySource()
         self.locked_reason: str | None = None
         self._last_wall = time.time()
 
@@ -248,7 +241,8 @@ class Lane:
                 assert tap is not None
                 t = time.perf_counter()
                 try:
-                    identity = await asyncio.to_thread(self.reader.read, tap, access_key_for(tap))
+                    key = await asyncio.to_thread(self.keys.key_for, tap)
+                    identity = await asyncio.to_thread(self.reader.read, tap, key)
                     event = m.ChipRead(identity.passive_auth, identity.clone_check)
                     personal_id = identity.personal_id
                     report.id_masked = mask_id(personal_id)

@@ -13,6 +13,7 @@ from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
 from edge.devices import Camera, CardReader, FaceVerifier, Turnstile
 from edge.errors import ConfigError, ExamGateError
 from edge.gate_commands import GateCommands, load_centre_thresholds
+from edge.keys import CameraQrKeySource, TapQrKeySource
 from edge.lane import CandidateReport, Lane, LaneSettings
 from edge.policy import PolicyParams
 from edge.reviews import ReviewBroker
@@ -162,8 +163,10 @@ def build_gate(
         pulse_ms=cfg.turnstile.pulse_ms,
         anti_passback=cfg.policy.anti_passback,
     )
+    keys = CameraQrKeySource(camera, cfg.lane.qr_timeout_s) if cfg.lane.qr_timeout_s > 0 else TapQrKeySource()
     lane = Lane(
         settings,
+        keys=keys,
         params=policy_params(cfg, thresholds),
         reader=reader,
         camera=camera,
