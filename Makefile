@@ -37,3 +37,9 @@ schemas: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# arm64 proof on an x86-64 host: debootstrap + qemu-user, no binfmt, no chroot (needs root and network; about
+# 1.5-3 min). Not part of `make test`. See docs/operations.md.
+.PHONY: arm64-smoke
+arm64-smoke: $(STAMP)
+	HOST_PYTHON=$(BIN)/python provisioning/arm64-smoke.sh build/arm64
