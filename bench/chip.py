@@ -248,6 +248,9 @@ def report(rows: list[ReadFigures], timed: dict[str, float], runs: int) -> None:
     for key in rows[0].cpu_s:
         print(f"  {key:<10} {rows[0].cpu_s[key] * 1000:8.1f} ms")
     print(f"  {'plain read':<10} {plain.cpu_s['read_plain'] * 1000:8.1f} ms  (baseline: same files, no SM)")
+    crypto_ms = (rows[0].cpu_s["pace"] + rows[0].cpu_s["read_sm"] - plain.cpu_s["read_plain"]) * 1000
+    crypto_ms += rows[0].cpu_s["parse_pa"] * 1000
+    print(f"  => our crypto per read ~ {crypto_ms:.1f} ms (PACE + SM overhead over the plain read + parse/PA)")
     if timed:
         print("\nwall time with simulated UART (virtual PN532 sleeps 10 bits/byte; RF and card compute not included):")
         for key, value in timed.items():
