@@ -13,8 +13,8 @@ import datetime as dt
 import io
 import logging
 import os
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Literal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,9 +23,12 @@ from PIL import Image
 from edge.devices import RgbImage
 from edge.errors import ExamGateError
 from edge.privacy.errors import decrypt_failed, key_invalid
-from edge.privacy.keys import KEY_BYTES, key_id_of
+from edge.privacy.keys import KEY_BYTES, key_id_of, load_key, resolve_key_path
 from edge.store import Store
 from edge.vision.image import decode_image
+
+if TYPE_CHECKING:
+    from edge.config import PrivacyConfig
 
 log = logging.getLogger("examgate.privacy")
 
@@ -139,6 +142,18 @@ class EvidenceVault:
     def purge_expired(self, now: dt.datetime | None = None) -> int:
         """Delete every image whose retention period has ended at ``now``; returns how many."""
         return purge_expired(self.store, now or self._clock())
+
+
+def open_vault(privacy: PrivacyConfig, store: Store, environ: Mapping[str, str] | None = None) -> EvidenceVault | None:
+    """The gate's vault from ``[privacy]``. With no key configured (no ``key_file``, no systemd credential) no face
+    image is kept at all, and a warning says so; a configured key that is missing or unsafe stops the gate."""
+    env = os.environ if environ is None else environ
+    if privacy.key_file is None and not env.get("CREDENTIALS_DIRECTORY"):
+        log.warning("no data key configured (privacy.key_file): face images of review/fail cases are NOT kept")
+        return None
+    key, key_id = load_key(resolve_key_path(privacy.key_file, env), env)
+    log.info("face evidence sealed with key %s, kept %d days", key_id, privacy.retention_days)
+    return EvidenceVault(store, key, privacy.retention_days, key_id)
 
 
 def purge_expired(store: Store, now: dt.datetime) -> int:

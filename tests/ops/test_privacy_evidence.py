@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from edge.config import PrivacyConfig
 from edge.events.models import CandidateReviewRequested, Subject
 from edge.privacy import EvidenceVault, PrivacyError, load_key
+from edge.privacy.evidence import open_vault
 from edge.privacy.keys import key_id_of, resolve_key_path
 from edge.store import RosterRow, Store
 
@@ -259,3 +261,32 @@ def test_purge_candidate_removes_roster_rows_photos_and_images(store: Store) -> 
     (details,) = conn.execute("SELECT details FROM audit_log WHERE action = 'privacy.purge_candidate'").fetchone()
     assert "0010******45" in details and PERSONAL_ID not in details
     assert not conn.execute("SELECT 1 FROM roster WHERE personal_id = ?", (PERSONAL_ID,)).fetchall()
+
+
+# ------------------------------------------------------------------ from config
+def test_open_vault_from_config(store: Store, tmp_path: Path) -> None:
+    key = os.urandom(32)
+    path = write_key(tmp_path / "data.key", key)
+    vault = open_vault(PrivacyConfig(retention_days=7, key_file=path), store, environ={})
+    assert vault is not None and vault.key_id == key_id_of(key) and vault.retention_days == 7
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    write_key(creds / "data-key", key)
+    from_credential = open_vault(PrivacyConfig(), store, environ={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert from_credential is not None and from_credential.key_id == key_id_of(key)
+
+
+def test_open_vault_without_key_keeps_nothing(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="examgate.privacy"):
+        assert open_vault(PrivacyConfig(), store, environ={}) is None
+    assert "NOT kept" in caplog.text
+
+
+def test_open_vault_with_unsafe_key_stops(store: Store, tmp_path: Path) -> None:
+    path = write_key(tmp_path / "data.key", os.urandom(32), 0o644)
+    with pytest.raises(PrivacyError) as err:
+        open_vault(PrivacyConfig(key_file=path), store, environ={})
+    assert err.value.code == "E_PRIVACY_KEY_PERMISSIONS"
+    with pytest.raises(PrivacyError) as err:
+        open_vault(PrivacyConfig(key_file=tmp_path / "absent.key"), store, environ={})
+    assert err.value.code == "E_PRIVACY_KEY_MISSING"
