@@ -7,6 +7,7 @@ The scenario (``demo/scenario.json``) names the people, their cards and what the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -25,7 +26,13 @@ from edge.config import (
     StoreConfig,
     TfliteMatcherConfig,
 )
-from edge.device_config import FolderCameraConfig, SimulatedReaderConfig, SimulatedTurnstileConfig
+from edge.device_config import (
+    FolderCameraConfig,
+    Pn532ReaderConfig,
+    ReaderConfig,
+    SimulatedReaderConfig,
+    SimulatedTurnstileConfig,
+)
 from edge.devices import ChipIdentity, Frame
 from edge.errors import ConfigError
 from edge.lane import CandidateReport
@@ -34,6 +41,7 @@ from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
 from edge.vision.settings import VisionSettings
 from edge.wiring import Gate, build_gate, build_link, repo_root
+from firmware_bridge.sim.virtual_pn532 import VirtualPn532
 
 FIXTURE_FORMAT = "examgate-card-fixture/1"
 
@@ -48,6 +56,10 @@ class Person:
     card_photo: Path
     roster_photo: Path | None
     on_roster: bool
+
+    @property
+    def expiry_date(self) -> dt.date:
+        return self.birth_date.replace(year=self.birth_date.year + 40)
 
 
 @dataclass(frozen=True)
@@ -110,38 +122,91 @@ def load_scenario(data_dir: Path) -> Scenario:
     return Scenario(session_id=raw["session_id"], people=people, steps=steps)
 
 
-def prepare_workdir(scenario: Scenario, workdir: Path, data_dir: Path) -> AppConfig:
-    """Write card fixtures and camera folders; return the demo's config."""
+def _write_fixture(person: Person, cards: Path) -> None:
+    fixture = {
+        "format": FIXTURE_FORMAT,
+        "personal_id": person.personal_id,
+        "document_number": person.personal_id[-9:],
+        "full_name": person.full_name,
+        "birth_date": person.birth_date.isoformat(),
+        "sex": person.sex,
+        "expiry_date": person.expiry_date.isoformat(),
+        "face_image": str(person.card_photo.resolve()),
+        "passive_auth": "valid",
+        "clone_check": "valid",
+    }
+    (cards / f"{person.key}.json").write_text(json.dumps(fixture, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _write_chip_cards(scenario: Scenario, cards: Path, csca_dir: Path) -> dict[str, str]:
+    """One identity file per person (virtual CCCD chip with a signed SOD from a throw-away test CSCA, which goes into
+    the gate's trust store). Returns each person's card QR text."""
+    from edge.identity.lds_build import make_test_pki  # noqa: PLC0415
+    from firmware_bridge.sim.identity_builder import build_identity  # noqa: PLC0415
+
+    pki = make_test_pki("VN")
+    csca_dir.mkdir(parents=True, exist_ok=True)
+    (csca_dir / "demo-test-csca.pem").write_bytes(pki.csca_pem)
+    qr: dict[str, str] = {}
+    for person in scenario.people.values():
+        document = build_identity(
+            person.full_name,
+            person.personal_id,
+            person.birth_date,
+            person.expiry_date,
+            person.sex,
+            person.card_photo,
+            cards / f"{person.key}.identity.json",
+            pki=pki,
+        )
+        qr[person.key] = str(document["qr_text"])
+    return qr
+
+
+def prepare_workdir(scenario: Scenario, workdir: Path, reader_port: str | None = None) -> AppConfig:
+    """Write the cards and camera scenes; return the demo's config.
+
+    With ``reader_port`` (a virtual PN532's pty) the cards are virtual CCCD chips read over PACE and secure messaging,
+    and each scene starts with the card's QR code, which the lane camera reads for the CAN. Without it the cards are
+    plain fixtures served by the simulated reader."""
+    from PIL import Image  # noqa: PLC0415
+
+    from edge.keys import qr_image  # noqa: PLC0415
+
     cards = workdir / "cards"
     camera = workdir / "camera"
     for folder in (cards, camera):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    for person in scenario.people.values():
-        fixture = {
-            "format": FIXTURE_FORMAT,
-            "personal_id": person.personal_id,
-            "document_number": person.personal_id[-9:],
-            "full_name": person.full_name,
-            "birth_date": person.birth_date.isoformat(),
-            "sex": person.sex,
-            "expiry_date": (person.birth_date.replace(year=person.birth_date.year + 40)).isoformat(),
-            "face_image": str(person.card_photo.resolve()),
-            "passive_auth": "valid",
-            "clone_check": "valid",
-        }
-        (cards / f"{person.key}.json").write_text(json.dumps(fixture, ensure_ascii=False, indent=1), encoding="utf-8")
+    qr: dict[str, str] = {}
+    if reader_port is not None:
+        qr = _write_chip_cards(scenario, cards, workdir / "csca")
+    else:
+        for person in scenario.people.values():
+            _write_fixture(person, cards)
     for index, step in enumerate(scenario.steps):
         scene = camera / f"step-{index:02d}"
         scene.mkdir()
-        shutil.copyfile(step.live, scene / step.live.name)
+        if step.card in qr:
+            Image.fromarray(qr_image(qr[step.card])).save(scene / "00-card-qr.png")
+        shutil.copyfile(step.live, scene / f"01-face{step.live.suffix}")
+    reader: ReaderConfig = (
+        Pn532ReaderConfig(port=reader_port, baud=115200, target_baud=921600, csca_dir=workdir / "csca")
+        if reader_port is not None
+        else SimulatedReaderConfig(cards_dir=cards)
+    )
     return AppConfig(
         site=SiteConfig(site_id="demo-site", gate_id="lane-1"),
         store=StoreConfig(path=workdir / "examgate.db", synchronous="FULL"),
         policy=PolicyConfig(thresholds_file=repo_root() / "models" / "thresholds.toml"),
-        lane=LaneConfig(session_id=scenario.session_id, frames_per_attempt=2, passage_timeout_s=2.0, qr_timeout_s=0.0),
+        lane=LaneConfig(
+            session_id=scenario.session_id,
+            frames_per_attempt=2,
+            passage_timeout_s=2.0,
+            qr_timeout_s=3.0 if reader_port is not None else 0.0,
+        ),
         vision=VisionSettings(frame_window_s=0.2),
-        reader=SimulatedReaderConfig(cards_dir=cards),
+        reader=reader,
         camera=FolderCameraConfig(path=camera / "step-00", fps=30.0),
         turnstile=SimulatedTurnstileConfig(pulse_ms=300, passage_after_s=0.05),
         matcher=TfliteMatcherConfig(),
@@ -168,13 +233,12 @@ async def _drive(
     scenario: Scenario,
     steps: tuple[Step, ...],
     on_report: Callable[[Step, CandidateReport], None],
+    present: Callable[[str], None],
+    take_away: Callable[[], None],
 ) -> list[tuple[Step, CandidateReport]]:
     from firmware_bridge.camera.folder import FolderCamera  # noqa: PLC0415
-    from firmware_bridge.sim.fixture_reader import FixtureCardReader  # noqa: PLC0415
 
-    reader = gate.reader
     camera = gate.camera
-    assert isinstance(reader, FixtureCardReader)
     assert isinstance(camera, FolderCamera)
     done: asyncio.Queue[CandidateReport] = asyncio.Queue()
     loop = asyncio.get_running_loop()
@@ -208,13 +272,32 @@ async def _drive(
         index = scenario.steps.index(step)
         camera.set_folder(camera_root / f"step-{index:02d}")
         current["step"] = step
-        reader.tap(step.card)
+        present(step.card)
         report = await done.get()
+        take_away()
         results.append((step, report))
         on_report(step, report)
     stop.set()
     await runner
     return results
+
+
+def _presenter(
+    gate: Gate, workdir: Path, virtual_reader: VirtualPn532 | None
+) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """How a candidate puts their card on the reader, and takes it away again."""
+    if virtual_reader is not None:
+        from firmware_bridge.sim.vchip.card import load_identity_card  # noqa: PLC0415
+
+        def insert(key: str) -> None:
+            virtual_reader.insert(load_identity_card(workdir / "cards" / f"{key}.identity.json"))
+
+        return insert, virtual_reader.remove
+    from firmware_bridge.sim.fixture_reader import FixtureCardReader  # noqa: PLC0415
+
+    reader = gate.reader
+    assert isinstance(reader, FixtureCardReader)
+    return reader.tap, lambda: None
 
 
 def run_demo(
@@ -226,6 +309,7 @@ def run_demo(
     prepare: Callable[[AppConfig], AppConfig] = lambda cfg: cfg,
     broker_url: str | None = None,
     drain_timeout_s: float = 30.0,
+    chip: bool = True,
 ) -> tuple[Gate, DemoResult]:
     """Run the scenario (or its first ``candidates`` steps); the caller closes the returned gate.
 
@@ -233,7 +317,26 @@ def run_demo(
     has acknowledged every one."""
     data = data_dir or default_data_dir()
     scenario = load_scenario(data)
-    cfg = prepare(prepare_workdir(scenario, workdir, data))
+    with contextlib.ExitStack() as stack:
+        port: str | None = None
+        virtual_reader: VirtualPn532 | None = None
+        if chip:
+            virtual_reader = stack.enter_context(VirtualPn532(uart_timing=True))
+            port = virtual_reader.slave_path
+        cfg = prepare(prepare_workdir(scenario, workdir, port))
+        return _run(cfg, scenario, workdir, candidates, on_report, broker_url, drain_timeout_s, virtual_reader)
+
+
+def _run(
+    cfg: AppConfig,
+    scenario: Scenario,
+    workdir: Path,
+    candidates: int | None,
+    on_report: Callable[[Step, CandidateReport], None],
+    broker_url: str | None,
+    drain_timeout_s: float,
+    virtual_reader: VirtualPn532 | None,
+) -> tuple[Gate, DemoResult]:
     if broker_url is not None:
         cfg = cfg.model_copy(
             update={"mqtt": MqttSettings(broker_url=broker_url, backoff_min_s=1, backoff_max_s=2, anti_passback=False)}
@@ -245,7 +348,7 @@ def run_demo(
     try:
         load_roster(gate, scenario)
         steps = scenario.steps if candidates is None else scenario.steps[:candidates]
-        results = asyncio.run(_drive(gate, scenario, steps, on_report))
+        results = asyncio.run(_drive(gate, scenario, steps, on_report, *_presenter(gate, workdir, virtual_reader)))
         if link is not None:
             deadline = time.monotonic() + drain_timeout_s
             while gate.store.outbox_backlog() and time.monotonic() < deadline:
