@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import overload
 
+
+@overload
+def mask_id(value: str) -> str: ...
+@overload
+def mask_id(value: None) -> None: ...
 def mask_id(value: str | None) -> str | None:
-    """``001099012345`` → ``0010******45``. Short values keep at most their first and last character."""
+    """``001099012345`` → ``0010******45``; a 9-digit CMND → ``1*******9``; 1-2 characters → all stars."""
     if value is None:
         return None
     text = value.strip()

@@ -40,13 +40,6 @@ def check_digit(s: str) -> str:
     return str(total % 10)
 
 
-def mask_id(number: str) -> str:
-    """Mask an ID number for logs: keep the first 4 and last 2 characters (``0010******45``)."""
-    if len(number) <= 6:
-        return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 6) + number[-2:]
-
-
 @dataclass(frozen=True)
 class Mrz:
     """A verified MRZ. ID-bearing fields are left out of ``repr`` so that logging the object is safe."""

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from edge.errors import ExamGateError
-from edge.identity.mrz import mask_id
+from edge.masking import mask_id
 
 
 class QrError(ExamGateError):

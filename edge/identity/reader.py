@@ -21,11 +21,12 @@ from edge.identity.dg2 import FaceImage, parse_dg2
 from edge.identity.dg13 import Dg13, Dg13Error, parse_dg13
 from edge.identity.emrtd.errors import CardRemovedError, ChipError, MalformedResponseError
 from edge.identity.emrtd.session import FILE_IDS, EmrtdSession, ReadResult
-from edge.identity.mrz import Mrz, mask_id, parse_dg1
+from edge.identity.mrz import Mrz, parse_dg1
 from edge.identity.passive_auth import PassiveAuthResult, verify_passive
 from edge.identity.sod import parse_sod
 from edge.identity.tlv import TlvError
 from edge.identity.trust_store import TrustStore
+from edge.masking import mask_id
 from firmware_bridge.pn532.channel import Pn532ApduChannel
 from firmware_bridge.pn532.driver import Pn532, Target
 from firmware_bridge.pn532.errors import Pn532Error, Pn532TimeoutError

@@ -17,6 +17,7 @@ from typing import Literal
 
 from edge.errors import StoreError
 from edge.events.models import Event, event_to_json, event_type_of
+from edge.masking import mask_id
 from edge.store import audit as audit_chain
 from edge.store.db import connect, now_iso, store_error, transaction
 from edge.store.models import AuditReport, OutboxRow, ReviewRow, RosterDigest, RosterEntry, RosterRow
@@ -444,7 +445,7 @@ class Store:
                 )
                 images += cur.rowcount
             rows = c.execute("DELETE FROM roster WHERE personal_id = ?", (personal_id,)).rowcount
-            masked = personal_id[:4] + "*" * max(0, len(personal_id) - 6) + personal_id[-2:]
+            masked = mask_id(personal_id)
             audit_chain.append(
                 c,
                 now_iso(),

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 
 from edge.identity import lds_build
-from edge.identity.mrz import MrzError, check_digit, mask_id, parse_dg1, parse_mrz
+from edge.identity.mrz import MrzError, check_digit, parse_dg1, parse_mrz
 from edge.identity.tlv import TlvError
+from edge.masking import mask_id
 
 # ICAO 9303-3/-5/-4 specimen MRZs (Anna Maria Eriksson of Utopia).
 TD1_SPECIMEN = "I<UTOD231458907<<<<<<<<<<<<<<<" + "7408122F1204159UTO<<<<<<<<<<<6" + "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"
@@ -141,4 +142,5 @@ def test_dg1_wrong_tag_and_missing_mrz() -> None:
 
 def test_mask_id() -> None:
     assert mask_id("001099012345") == "0010******45"
-    assert mask_id("12345") == "*****"
+    assert mask_id("123456789") == "1*******9"
+    assert mask_id("12") == "**"
