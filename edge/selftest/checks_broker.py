@@ -77,8 +77,7 @@ def check_broker(ctx: SelftestContext) -> CheckResult:
         if not conn.wait_connected(timeout_s):
             reason = conn.last_connect_reason or "no CONNACK"
             return failed("broker", f"{where}: TCP open but MQTT connect failed ({reason})", ACL_REMEDY)
-        conn.subscribe(topic, qos=1)
-        time.sleep(0.05)  # let the SUBACK land before publishing (the broker processes in order anyway)
+        conn.subscribe(topic, qos=1)  # sent before the PUBLISH on the same connection: the broker handles it first
         got_ack = threading.Event()
 
         def on_ack(code: int) -> None:
