@@ -312,3 +312,34 @@ def test_a_crashing_check_does_not_hide_the_others(tmp_path: Path) -> None:
     results = run_checks(ctx_for(make_sim_gate(tmp_path, roster=False)), [("boom", boom), ("disk", check_disk)])
     assert [r.status for r in results] == ["fail", "pass"]
     assert "unexpected RuntimeError" in results[0].detail
+
+
+def test_gpio_turnstile_actuate_pulses_the_entry_relay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On gpiozero's mock pins with the fire loop closed: --actuate closes the entry relay once, then opens it."""
+    gpiozero = pytest.importorskip("gpiozero")
+    from gpiozero.pins.mock import MockFactory, MockPin  # noqa: PLC0415 - optional dependency
+
+    class ClosedContactPin(MockPin):  # type: ignore[misc]
+        """A normally-closed contact to GND: low whatever the pull-up."""
+
+        def _set_pull(self, value: str) -> None:
+            super()._set_pull(value)
+            self.drive_low()
+
+    factory = MockFactory(pin_class=MockPin)
+    factory.pin(24, pin_class=ClosedContactPin)  # the fire loop is closed: no fire
+    monkeypatch.setattr(gpiozero.Device, "pin_factory", factory)
+    config = make_sim_gate(tmp_path, roster=False)
+    config.write_text(
+        config.read_text().replace('[turnstile]\nkind = "simulated"', '[turnstile]\nkind = "gpio"\npulse_ms = 100')
+    )
+    try:
+        quiet = run_check("turnstile", check_turnstile, ctx_for(config))
+        assert quiet.status == "pass" and "relay not clicked" in quiet.detail
+        assert not any(s.state for s in factory.pin(17).states)  # no --actuate: the relay never moved
+        result = run_check("turnstile", check_turnstile, ctx_for(config, actuate=True))
+    finally:
+        factory.reset()
+    assert result.status == "pass", result
+    assert "failure mode fail_secure" in result.detail
+    assert "relay engaged, then released" in result.detail
