@@ -72,6 +72,14 @@ EOF
 
 service() { "$SYSTEMCTL" "$@"; }
 
+stop_service() {  # a unit that is not installed yet is fine; one that keeps running is not
+    service stop "$SERVICE" && return 0
+    if service is-active --quiet "$SERVICE"; then
+        die "$SERVICE cannot be stopped" "stop it by hand (\`systemctl stop $SERVICE\`) and run this again" 3
+    fi
+    say "note: $SERVICE was not running (or is not installed)"
+}
+
 start_and_settle() {  # start the service; true when it is still active SETTLE_S seconds later
     service start "$SERVICE" || return 1
     sleep "$SETTLE_S"

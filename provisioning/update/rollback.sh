@@ -23,7 +23,7 @@ PREV=$(release_of previous)
     "install it again with update.sh $PREV PIP_ARGS" 3
 
 say "stopping $SERVICE"
-service stop "$SERVICE" || true
+stop_service
 
 db_version=$(db_schema)
 prev_version=$(release_schema "$PREV")

@@ -49,7 +49,7 @@ fi
 
 # 2. stop, back up
 say "stopping $SERVICE"
-service stop "$SERVICE"
+stop_service
 : > "$NEW/.db-backup"
 if [ -f "$DB" ]; then
     mkdir -p "$BACKUPS"

@@ -51,7 +51,7 @@ esac
 FAKE_SYSTEMCTL = """#!/usr/bin/env bash
 echo "$*" >> "$FAKE_LOG"
 case "$1" in
-  stop) exit 0 ;;
+  stop) [ -e "$FAKE_DIR/stuck" ] && exit 1; exit 0 ;;
   start)
     current=$(basename "$(readlink "$GATE_PREFIX/current")")
     "$GATE_PREFIX/current/venv/bin/examgate" fake-start "$GATE_DB" || exit 1
@@ -275,6 +275,17 @@ def test_usage_errors(site: Site) -> None:
     assert again.returncode == 3 and "already the current release" in again.stderr
     nothing = site.run(ROLLBACK)
     assert nothing.returncode == 3 and "no previous release" in nothing.stderr
+
+
+def test_a_service_that_cannot_be_stopped_blocks_the_switch(site: Site) -> None:
+    site.stage("1.0", SCHEMA_VERSION)
+    site.stage("2.0", SCHEMA_VERSION + 1)
+    assert site.run(UPDATE, "1.0").returncode == 0
+    (site.root / "stuck").touch()
+    result = site.run(UPDATE, "2.0")
+    assert result.returncode == 3 and "cannot be stopped" in result.stderr
+    assert site.link("current") == "releases/1.0"
+    assert db_version(site.db) == SCHEMA_VERSION
 
 
 def test_legacy_in_place_venv_is_moved_aside(site: Site) -> None:
