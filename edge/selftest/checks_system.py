@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from edge.selftest.model import CheckResult, SelftestContext, failed, passed, skipped
@@ -98,11 +100,30 @@ def check_disk(ctx: SelftestContext) -> CheckResult:
     return passed("disk", detail)
 
 
+def _root_on_service_data(folder: Path) -> CheckResult | None:
+    """Opening the database as root would leave root-owned -wal/-shm files the service then cannot write."""
+    try:
+        owner = folder.stat().st_uid
+    except OSError:
+        return None
+    if os.geteuid() == 0 and owner != 0:
+        return failed(
+            "store",
+            f"not opened: running as root, and {folder} belongs to uid {owner} (root-owned database files "
+            "would lock the service out)",
+            "run the self-test as the service user: `sudo -u examgate examgate selftest`",
+        )
+    return None
+
+
 def check_store(ctx: SelftestContext) -> CheckResult:
     """The store opens (migrating if needed) and its audit chain verifies."""
     from edge.store import open_store  # noqa: PLC0415
     from edge.store.db import SCHEMA_VERSION  # noqa: PLC0415
 
+    refused = _root_on_service_data(ctx.cfg.store.path.parent)
+    if refused is not None:
+        return refused
     store = open_store(ctx.cfg.store.path, ctx.cfg.store.synchronous)
     try:
         report = store.verify_audit()
@@ -126,6 +147,9 @@ def check_roster(ctx: SelftestContext) -> CheckResult:
     """Today's session exists and has candidates."""
     from edge.store import Store  # noqa: PLC0415
 
+    refused = _root_on_service_data(ctx.cfg.store.path.parent)
+    if refused is not None:
+        return replace(refused, name="roster")
     store = Store.open(ctx.cfg.store.path, read_only=True)
     try:
         session = ctx.cfg.lane.session_id or store.open_session_id()

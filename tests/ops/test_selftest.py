@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -343,3 +344,14 @@ def test_gpio_turnstile_actuate_pulses_the_entry_relay(tmp_path: Path, monkeypat
     assert result.status == "pass", result
     assert "failure mode fail_secure" in result.detail
     assert "relay engaged, then released" in result.detail
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="checks what happens when root runs the self-test")
+def test_root_does_not_touch_the_service_users_database(tmp_path: Path) -> None:
+    config = make_sim_gate(tmp_path)
+    os.chown(tmp_path, 65534, 65534)  # the data folder belongs to the service user
+    before = sorted(p.name for p in tmp_path.iterdir())
+    results = by_name(run_checks(ctx_for(config)))
+    assert results["store"].status == "fail" and "sudo -u examgate" in results["store"].remedy
+    assert results["roster"].status == "fail"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no root-owned -wal/-shm left behind
