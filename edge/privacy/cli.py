@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import getpass
 import json
@@ -11,15 +12,30 @@ import os
 from typing import TYPE_CHECKING
 
 from edge.cli.common import EXIT_OK, add_config_arg, load
+from edge.config import AppConfig
 from edge.masking import mask_id
-from edge.privacy.errors import bad_personal_id
+from edge.privacy.errors import PrivacyError, bad_personal_id
 from edge.privacy.evidence import purge_expired
-from edge.store import open_store
+from edge.store import Store, open_store
 
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 PERSONAL_ID_LENGTHS = (9, 12)  # old CMND, CCCD
+
+
+def _open(args: argparse.Namespace) -> tuple[AppConfig, Store]:
+    cfg = load(args)
+    folder = cfg.store.path.parent
+    with contextlib.suppress(OSError):
+        if os.geteuid() == 0 and folder.stat().st_uid != 0:
+            raise PrivacyError(
+                f"refusing to open the database as root: {folder} belongs to uid {folder.stat().st_uid}",
+                code="E_PRIVACY_RUN_AS_SERVICE_USER",
+                remedy="run it as the service user (`sudo -u examgate examgate privacy …`): root-owned database "
+                "files would lock the service out",
+            )
+    return cfg, open_store(cfg.store.path, cfg.store.synchronous)
 
 
 def _operator(args: argparse.Namespace) -> str:
@@ -33,8 +49,7 @@ def cmd_purge_candidate(args: argparse.Namespace) -> int:
     personal_id = str(args.candidate).strip()
     if not personal_id.isdigit() or len(personal_id) not in PERSONAL_ID_LENGTHS:
         raise bad_personal_id(f"{mask_id(personal_id)!s} is not a 9- or 12-digit ID number")
-    cfg = load(args)
-    store = open_store(cfg.store.path, cfg.store.synchronous)
+    _cfg, store = _open(args)
     try:
         counts = store.purge_candidate(personal_id, actor=_operator(args))
     finally:
@@ -49,8 +64,7 @@ def cmd_purge_candidate(args: argparse.Namespace) -> int:
 
 
 def cmd_purge_expired(args: argparse.Namespace) -> int:
-    cfg = load(args)
-    store = open_store(cfg.store.path, cfg.store.synchronous)
+    cfg, store = _open(args)
     try:
         images = purge_expired(store, dt.datetime.now(dt.UTC))
         events = store.purge_sent_outbox(cfg.privacy.retention_days)

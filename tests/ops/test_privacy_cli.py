@@ -79,3 +79,11 @@ def test_purge_expired_keeps_unexpired(tmp_path: Path, capsys: pytest.CaptureFix
     assert json.loads(capsys.readouterr().out)["images"] == 0
     conn = sqlite3.connect(tmp_path / "gate.db")
     assert conn.execute("SELECT COUNT(*) FROM face_evidence").fetchone()[0] == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="checks what happens when root runs it")
+def test_root_does_not_open_the_service_users_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_sim_gate(tmp_path)
+    os.chown(tmp_path, 65534, 65534)
+    assert main(["privacy", "purge-expired", "--config", str(config)]) == 3
+    assert "E_PRIVACY_RUN_AS_SERVICE_USER" in capsys.readouterr().err
