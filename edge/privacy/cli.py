@@ -15,7 +15,6 @@ from edge.cli.common import EXIT_OK, add_config_arg, load
 from edge.config import AppConfig
 from edge.masking import mask_id
 from edge.privacy.errors import PrivacyError, bad_personal_id
-from edge.privacy.evidence import purge_expired
 from edge.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -64,6 +63,8 @@ def cmd_purge_candidate(args: argparse.Namespace) -> int:
 
 
 def cmd_purge_expired(args: argparse.Namespace) -> int:
+    from edge.privacy.evidence import purge_expired  # noqa: PLC0415 - Pillow/cryptography only when needed
+
     cfg, store = _open(args)
     try:
         images = purge_expired(store, dt.datetime.now(dt.UTC))

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from edge.cli.common import EXIT_CHECK_FAILED, EXIT_OK, add_config_arg, load
 from edge.errors import ConfigError
 from edge.selftest.model import CheckResult, SelftestContext, failed
-from edge.selftest.runner import run_checks
 
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -28,6 +27,8 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     except ConfigError as err:
         results = [_config_failure(err)]
     else:
+        from edge.selftest.runner import run_checks  # noqa: PLC0415 - the checks' imports only when running
+
         results = run_checks(SelftestContext(cfg, actuate=bool(args.actuate)))
     if args.json:
         print(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))

@@ -17,12 +17,11 @@ from PIL import Image
 
 from edge.cli.main import main
 from edge.config import load_config
-from edge.selftest import SelftestContext, run_checks
 from edge.selftest.checks_broker import check_broker
 from edge.selftest.checks_devices import check_reader, check_turnstile
 from edge.selftest.checks_system import check_clock, check_disk, check_temperature
-from edge.selftest.model import CheckResult
-from edge.selftest.runner import run_check
+from edge.selftest.model import CheckResult, SelftestContext
+from edge.selftest.runner import run_check, run_checks
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532
 
 needs_mosquitto = pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto not installed (apt-get install mosquitto)")
