@@ -1,0 +1,106 @@
+"""Screen texts: Vietnamese first, English on request (``?lang=en``, remembered in a cookie)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["vi", "en"]
+LANGS: tuple[Lang, ...] = ("vi", "en")
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "app": ("ExamGate", "ExamGate"),
+    "login.title": ("Đăng nhập", "Sign in"),
+    "login.username": ("Tên đăng nhập", "Username"),
+    "login.password": ("Mật khẩu", "Password"),
+    "login.submit": ("Đăng nhập", "Sign in"),
+    "login.failed": ("Sai tên đăng nhập hoặc mật khẩu", "Wrong username or password"),
+    "login.locked": (
+        "Tạm khóa do đăng nhập sai nhiều lần. Thử lại sau (giây):",
+        "Locked after failed logins. Retry in (s):",
+    ),
+    "logout": ("Đăng xuất", "Sign out"),
+    "lang.switch": ("English", "Tiếng Việt"),
+    "nav.console": ("Duyệt hồ sơ", "Review console"),
+    "nav.assisted": ("Xác minh có hỗ trợ", "Officer-assisted admission"),
+    "nav.reports": ("Báo cáo", "Reports"),
+    "nav.kiosk": ("Màn hình thí sinh", "Kiosk screen"),
+    "console.title": ("Hàng đợi duyệt của giám thị", "Proctor review queue"),
+    "console.empty": ("Không có yêu cầu duyệt nào.", "No review requests."),
+    "console.viewer": ("Bạn chỉ có quyền xem.", "You have view-only access."),
+    "console.live": ("Ảnh trực tiếp", "Live frame"),
+    "console.chip": ("Ảnh trong chip (DG2)", "Chip photo (DG2)"),
+    "console.roster": ("Ảnh trong danh sách thi", "Roster photo"),
+    "console.noimage": ("Không có ảnh", "No image"),
+    "console.score": ("Điểm khớp khuôn mặt", "Face match score"),
+    "console.thresholds": ("Ngưỡng (qua / xem xét)", "Thresholds (pass / review)"),
+    "console.reasons": ("Lý do", "Reason codes"),
+    "console.name": ("Họ tên", "Name"),
+    "console.candidate_id": ("Số báo danh", "Candidate id"),
+    "console.id_masked": ("Số CCCD (che)", "ID number (masked)"),
+    "console.birth_date": ("Ngày sinh", "Birth date"),
+    "console.attempts": ("Số lần chụp", "Capture attempts"),
+    "console.reason": ("Lý do quyết định (bắt buộc)", "Reason for the decision (required)"),
+    "console.approve": ("Cho vào", "Approve"),
+    "console.deny": ("Từ chối", "Deny"),
+    "console.reason_required": ("Cần nhập lý do.", "A reason is required."),
+    "console.conflict": ("Yêu cầu này đã được xử lý.", "This request was already resolved."),
+    "console.decisions": ("Quyết định gần đây", "Recent decisions"),
+    "console.gate_opened": ("Cổng đã mở", "Gate opened"),
+    "outcome.pass": ("Cho vào", "Admitted"),
+    "outcome.fail": ("Từ chối", "Rejected"),
+    "outcome.review": ("Chờ duyệt", "Review"),
+    "assisted.title": ("Xác minh có hỗ trợ của cán bộ", "Officer-assisted admission"),
+    "assisted.credential": ("Loại giấy tờ", "Credential"),
+    "assisted.vneid_level2": ("VNeID mức 2 (cán bộ quét mã QR)", "VNeID level 2 (officer scanned the QR)"),
+    "assisted.manual_no_card": ("Chưa có thẻ CCCD", "No CCCD card yet"),
+    "assisted.manual_lost_card": ("Mất thẻ CCCD", "Lost CCCD card"),
+    "assisted.manual_old_cmnd": ("CMND cũ (không chip)", "Old CMND (no chip)"),
+    "assisted.personal_id": ("Số định danh cá nhân (12 số)", "Personal ID number (12 digits)"),
+    "assisted.vneid_checked": (
+        "Cán bộ đã xác minh ứng dụng VNeID mức 2 bằng tài khoản của mình",
+        "The officer verified the VNeID level-2 app with the officer's own account",
+    ),
+    "assisted.commitment": ("Thí sinh đã ký bản cam kết", "The candidate signed the commitment"),
+    "assisted.note": ("Ghi chú", "Note"),
+    "assisted.submit": ("Gửi và chụp khuôn mặt", "Submit and capture the face"),
+    "assisted.invalid_id": ("Số định danh phải có đúng 12 chữ số.", "The ID number must be exactly 12 digits."),
+    "assisted.need_vneid": ("Cần xác nhận đã kiểm tra VNeID.", "Confirm the VNeID check."),
+    "assisted.need_commitment": ("Cần bản cam kết đã ký.", "A signed commitment is required."),
+    "assisted.running": ("Đang xử lý… thí sinh nhìn vào camera.", "Working… the candidate looks at the camera."),
+    "assisted.outcome": ("Kết quả", "Outcome"),
+    "reports.title": ("Báo cáo ca thi", "Exam session reports"),
+    "reports.session": ("Ca thi", "Session"),
+    "reports.roster": ("Số thí sinh trong danh sách", "Candidates on the roster"),
+    "reports.admitted": ("Cho vào", "Admitted"),
+    "reports.rejected": ("Từ chối", "Rejected"),
+    "reports.reviewed": ("Qua duyệt của giám thị", "Reviewed by a proctor"),
+    "reports.review_approved": ("Duyệt: cho vào", "Review: approved"),
+    "reports.review_denied": ("Duyệt: từ chối", "Review: denied"),
+    "reports.pending": ("Đang chờ duyệt", "Pending review"),
+    "reports.assisted": ("Xác minh có hỗ trợ", "Officer-assisted"),
+    "reports.by_credential": ("Theo loại giấy tờ", "By credential"),
+    "reports.by_reason": ("Theo mã lý do", "By reason code"),
+    "reports.csv": ("Tải CSV", "Download CSV"),
+    "reports.total": ("Tổng", "Total"),
+    "credential.chip": ("Thẻ CCCD gắn chip", "CCCD chip card"),
+    "kiosk.idle": ("Chạm thẻ CCCD vào đầu đọc", "Tap your CCCD card on the reader"),
+    "kiosk.camera": ("Nhìn vào camera", "Look at the camera"),
+    "kiosk.wait": ("Vui lòng chờ", "Please wait"),
+    "kiosk.pass": ("Mời qua cổng", "Please go through"),
+    "kiosk.see_proctor": ("Vui lòng gặp giám thị", "Please see the proctor"),
+    "error.forbidden": ("Bạn không có quyền làm việc này.", "You are not allowed to do this."),
+}
+
+
+def pick_lang(query: str | None, cookie: str | None) -> Lang:
+    for value in (query, cookie):
+        if value == "en":
+            return "en"
+        if value == "vi":
+            return "vi"
+    return "vi"
+
+
+def texts(lang: Lang) -> dict[str, str]:
+    index = LANGS.index(lang)
+    return {key: pair[index] for key, pair in TEXTS.items()}

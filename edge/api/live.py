@@ -1,0 +1,278 @@
+"""What the screens show live: the queue of reviews waiting for a proctor, the kiosk's state, and the stream of
+decisions. Fed by the lane's callbacks (called on the lane's event loop), read by the API (its own loop or the same
+one), pushed to browsers as server-sent events.
+
+Face images of a pending review stay in memory only, and only until the candidate is finished; they are encoded to
+JPEG when a proctor asks for them, never written to disk here (the evidence vault keeps encrypted copies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from edge.devices import AccessKey, CardReader, CardTap, ChipIdentity, Frame, RgbImage, Turnstile, TurnstileStatus
+from edge.lane import CandidateReport, Lane
+
+ImageKind = Literal["live", "chip", "roster"]
+KioskState = Literal["idle", "camera", "wait", "pass", "see_proctor"]
+
+
+@dataclass
+class ReviewItem:
+    """One review the lane is waiting on. Images are raw until a proctor asks; then JPEG, cached."""
+
+    attempt_id: str
+    requested_at: str
+    reasons: tuple[str, ...]
+    face_score: float | None
+    face_attempts: int
+    candidate_id: str | None
+    full_name: str | None
+    id_masked: str | None
+    chip_birth_date: str | None
+    live_frame: RgbImage | None
+    chip_image: bytes | None
+    jpeg: dict[str, bytes] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, object]:
+        """What the console lists (no images; they are fetched by URL)."""
+        return {
+            "attempt_id": self.attempt_id,
+            "requested_at": self.requested_at,
+            "reasons": list(self.reasons),
+            "face_score": self.face_score,
+            "face_attempts": self.face_attempts,
+            "candidate_id": self.candidate_id,
+            "full_name": self.full_name,
+            "id_masked": self.id_masked,
+            "birth_date": self.chip_birth_date,
+            "has_live": self.live_frame is not None,
+            "has_chip": self.chip_image is not None,
+        }
+
+
+class Broadcaster:
+    """Fan-out of text messages to SSE subscribers, each on its own event loop; safe to call from any thread."""
+
+    def __init__(self, queue_size: int = 100) -> None:
+        self._subscribers: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = {}
+        self._lock = threading.Lock()
+        self._next = 0
+        self.queue_size = queue_size
+
+    def subscribe(self) -> tuple[int, asyncio.Queue[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
+        with self._lock:
+            self._next += 1
+            self._subscribers[self._next] = (asyncio.get_running_loop(), queue)
+            return self._next, queue
+
+    def unsubscribe(self, key: int) -> None:
+        with self._lock:
+            self._subscribers.pop(key, None)
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def publish(self, message: dict[str, object]) -> None:
+        text = json.dumps(message, ensure_ascii=False)
+        with self._lock:
+            targets = list(self._subscribers.values())
+        for loop, queue in targets:
+
+            def put(q: asyncio.Queue[str] = queue) -> None:
+                if not q.full():  # a stalled browser loses messages, never blocks the lane
+                    q.put_nowait(text)
+
+            try:
+                loop.call_soon_threadsafe(put)
+            except RuntimeError:  # that subscriber's loop is closed; it unsubscribes on its way out
+                continue
+
+
+class _TapNotifyingReader:
+    """The lane's card reader, telling the hub when a card arrives (the kiosk then says 'look at the camera')."""
+
+    def __init__(self, inner: CardReader, on_tap: Callable[[], None]) -> None:
+        self.inner = inner
+        self.on_tap = on_tap
+
+    def poll(self, timeout_s: float) -> CardTap | None:
+        tap = self.inner.poll(timeout_s)
+        if tap is not None:
+            self.on_tap()
+        return tap
+
+    def read(self, tap: CardTap, key: AccessKey | None) -> ChipIdentity:
+        return self.inner.read(tap, key)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _ReleaseNotifyingTurnstile:
+    """The lane's turnstile, telling the hub when it pulses the relay (the console shows 'gate opened')."""
+
+    def __init__(self, inner: Turnstile, on_release: Callable[[str], None]) -> None:
+        self.inner = inner
+        self.on_release = on_release
+
+    def release(self, direction: Literal["entry", "exit"] = "entry") -> None:
+        self.inner.release(direction)
+        self.on_release(direction)
+
+    def wait_passage(self, timeout_s: float) -> bool:
+        return self.inner.wait_passage(timeout_s)
+
+    def status(self) -> TurnstileStatus:
+        return self.inner.status()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class LiveHub:
+    """Live state shared by the lane (writer) and the API (reader)."""
+
+    def __init__(self, *, kiosk_result_s: float = 6.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.console = Broadcaster()
+        self.kiosk = Broadcaster()
+        self.kiosk_result_s = kiosk_result_s
+        self.lane_loop: asyncio.AbstractEventLoop | None = None
+        self.report_listeners: list[Callable[[CandidateReport], None]] = []
+        self._clock = clock
+        self._items: dict[str, ReviewItem] = {}
+        self._lock = threading.Lock()
+        self._current_attempt: str | None = None
+        self._kiosk_state: tuple[KioskState, str | None, float] = ("idle", None, clock())
+        self.recent: list[dict[str, object]] = []  # last decisions, newest last (console's history on load)
+
+    # ------------------------------------------------------------- wiring
+    def attach(self, lane: Lane) -> None:
+        """Hook into the lane's callbacks and device ports; keeps any callback already set (the MQTT link's)."""
+        previous_report = lane.on_report
+        previous_review = lane.on_review
+
+        def on_report(report: CandidateReport) -> None:
+            if previous_report is not None:
+                previous_report(report)
+            self.on_report(report)
+
+        def on_review(report: CandidateReport, identity: ChipIdentity | None, frame: Frame | None) -> None:
+            if previous_review is not None:
+                previous_review(report, identity, frame)
+            self.on_review(report, identity, frame)
+
+        lane.on_report = on_report
+        lane.on_review = on_review
+        lane.reader = _TapNotifyingReader(lane.reader, self.on_tap)
+        lane.turnstile = _ReleaseNotifyingTurnstile(lane.turnstile, self.on_release)
+
+    def bind_lane_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.lane_loop = loop
+
+    # ----------------------------------------------------- lane callbacks
+    def on_tap(self) -> None:
+        self.set_kiosk("camera")
+
+    def on_release(self, direction: str) -> None:
+        with self._lock:
+            attempt = self._current_attempt
+        self.console.publish({"type": "gate_opened", "attempt_id": attempt, "direction": direction, "at": _now_iso()})
+
+    def on_review(self, report: CandidateReport, identity: ChipIdentity | None, frame: Frame | None) -> None:
+        with contextlib.suppress(RuntimeError):  # called off the loop (tests): keep what bind_lane_loop set
+            self.lane_loop = self.lane_loop or asyncio.get_running_loop()
+        item = ReviewItem(
+            attempt_id=report.attempt_id,
+            requested_at=_now_iso(),
+            reasons=tuple(report.reasons),
+            face_score=report.face_score,
+            face_attempts=report.face_attempts,
+            candidate_id=report.candidate_id,
+            full_name=report.full_name,
+            id_masked=report.id_masked,
+            chip_birth_date=identity.birth_date.isoformat() if identity is not None else None,
+            live_frame=frame.image if frame is not None else None,
+            chip_image=identity.face_image if identity is not None else None,
+        )
+        with self._lock:
+            self._items[item.attempt_id] = item
+            self._current_attempt = item.attempt_id
+        self.console.publish({"type": "review", "item": item.summary()})
+        self.set_kiosk("wait")
+
+    def on_report(self, report: CandidateReport) -> None:
+        with self._lock:
+            self._items.pop(report.attempt_id, None)
+            self._current_attempt = report.attempt_id
+        decision: dict[str, object] = {
+            "type": "decision",
+            "attempt_id": report.attempt_id,
+            "outcome": report.outcome,
+            "passed": report.passed,
+            "reasons": list(report.reasons),
+            "reviewed_by": report.reviewed_by,
+            "candidate_id": report.candidate_id,
+            "full_name": report.full_name,
+            "id_masked": report.id_masked,
+            "face_score": report.face_score,
+            "at": _now_iso(),
+        }
+        with self._lock:
+            self.recent = [*self.recent[-49:], decision]
+        self.console.publish(decision)
+        for listener in self.report_listeners:
+            listener(report)
+        if report.outcome == "pass":
+            self.set_kiosk("pass", report.full_name)
+        else:
+            self.set_kiosk("see_proctor")
+
+    # ------------------------------------------------------------- reading
+    def items(self) -> list[ReviewItem]:
+        with self._lock:
+            return list(self._items.values())
+
+    def item(self, attempt_id: str) -> ReviewItem | None:
+        with self._lock:
+            return self._items.get(attempt_id)
+
+    def recent_decisions(self) -> list[dict[str, object]]:
+        with self._lock:
+            return list(self.recent)
+
+    # --------------------------------------------------------------- kiosk
+    def set_kiosk(self, state: KioskState, name: str | None = None) -> None:
+        with self._lock:
+            self._kiosk_state = (state, name, self._clock())
+        self.kiosk.publish(self.kiosk_message(state, name))
+
+    def kiosk_now(self) -> dict[str, object]:
+        """The kiosk's state for a screen that just connected (a result shown long enough reverts to idle)."""
+        with self._lock:
+            state, name, since = self._kiosk_state
+        if state in ("pass", "see_proctor") and self._clock() - since > self.kiosk_result_s:
+            state, name = "idle", None
+        return self.kiosk_message(state, name)
+
+    def kiosk_message(self, state: KioskState, name: str | None) -> dict[str, object]:
+        """Only a state and, on pass, the name: a candidate never sees scores, reasons or ID numbers."""
+        message: dict[str, object] = {"type": "kiosk", "state": state, "hold_s": self.kiosk_result_s}
+        if state == "pass" and name:
+            message["name"] = name
+        return message
