@@ -17,7 +17,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mkdir -p "${1:-$REPO/build/arm64}" && cd "${1:-$REPO/build/arm64}" && pwd)
 ROOT="$WORK/root"
-WHEELS="$WORK/wheels"
+WHEELS="$WORK/wheels-${SMOKE_CPU:-cortex-a76}"
 SITE=/opt/examgate/site          # inside ROOT
 SRC=/opt/examgate/src            # inside ROOT
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -56,6 +56,11 @@ PY="$ROOT/usr/bin/python$PYVER"
 
 # The CPU qemu emulates: cortex-a76 = Raspberry Pi 5 (default), cortex-a72 = Raspberry Pi 4.
 CPU=${SMOKE_CPU:-cortex-a76}
+# Extra requirement pins. MediaPipe >= 1.0 aarch64 wheels are built for ARMv8.1+ (LSE atomics) and abort on the
+# Pi 4's Cortex-A72 ("compiled with lse enabled"); 0.10.18 is the last release found to run there.
+PINS=${SMOKE_PINS-}
+if [ "$CPU" = cortex-a72 ] && [ -z "$PINS" ]; then PINS="mediapipe==0.10.18"; fi
+read -r -a pins <<< "$PINS"
 # qemu-user shows the HOST's /proc/cpuinfo; XNNPACK's cpuinfo library then finds no ARM cores and LiteRT crashes.
 # With -L, qemu looks paths up in ROOT first, so ROOT/proc/cpuinfo (what the Pi's kernel prints) is read instead.
 write_cpuinfo() {  # $1 = CPU part number, $2 = feature list
@@ -91,7 +96,7 @@ for dep in tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]:
 EOF
 )
 "$HOST_PY" -m pip download --quiet --dest "$WHEELS" --only-binary=:all: --python-version "$PYVER" \
-    --implementation cp --abi "cp${PYVER/./}" --abi abi3 --abi none "${platforms[@]}" "${deps[@]}"
+    --implementation cp --abi "cp${PYVER/./}" --abi abi3 --abi none "${platforms[@]}" "${deps[@]}" "${pins[@]}"
 find "$WHEELS" -name '*.whl' -printf '  %f\n' | sort
 
 # 3. install them into a target folder inside ROOT (host pip, no arm64 code runs), plus the project's source tree
@@ -120,6 +125,11 @@ step "examgate selftest (arm64, simulated devices)"
 sim="$WORK/sim"
 rm -rf "$sim" && mkdir -p "$sim/cards" "$sim/camera"
 cp "$first" "$sim/camera/"
+cp "$second" "$sim/cards/an.jpg"
+cat > "$sim/cards/an.json" <<'EOF'
+{"format": "examgate-card-fixture/1", "personal_id": "001099012345", "full_name": "Nguyen Van An",
+ "birth_date": "1999-01-01", "expiry_date": "2039-01-01", "face_image": "an.jpg"}
+EOF
 cat > "$sim/examgate.toml" <<EOF
 [site]
 site_id = "arm64-smoke"
@@ -142,15 +152,42 @@ t0=$(date +%s)
 run_arm -m edge.cli.main selftest --config "$sim/examgate.toml"
 echo "selftest: $(( $(date +%s) - t0 )) s"
 
-# 6. Raspberry Pi 4 probe: does MediaPipe's detector load on a Cortex-A72 (ARMv8.0, no LSE atomics)? Reported only.
+# 6. privacy at rest on arm64: JPEG 2000 chip photo -> JPEG, AES-256-GCM seal/open (cryptography's aarch64 wheel)
+step "evidence vault round trip (arm64)"
+run_arm - "$sim/examgate.db" "${second#"$ROOT"}" <<'EOF'
+import io, os, sys
+import numpy as np
+from PIL import Image
+from edge.privacy import EvidenceVault
+from edge.privacy.keys import key_id_of
+from edge.store import Store
+store = Store.open(__import__("pathlib").Path(sys.argv[1]))
+jp2 = io.BytesIO()
+Image.open(sys.argv[2]).convert("RGB").save(jp2, format="JPEG2000")
+key = os.urandom(32)
+vault = EvidenceVault(store, key, 30, key_id_of(key))
+live = np.asarray(Image.open(sys.argv[2]).convert("RGB"), dtype=np.uint8)
+vault.keep("arm64-smoke", live, jp2.getvalue(), None)
+assert vault.failures == 0
+sizes = {k: len(vault.load("arm64-smoke", k) or b"") for k in ("live", "chip")}
+assert all(sizes.values()), sizes
+print("sealed and opened on", os.uname().machine, sizes, "audit ok:", store.verify_audit().ok)
+EOF
+
+# 7. Raspberry Pi 4 probe: does MediaPipe's detector load on a Cortex-A72 (ARMv8.0, no LSE atomics)? Reported only.
 if [ "$CPU" != cortex-a72 ]; then
     step "probe: MediaPipe face detector on cortex-a72 (Pi 4)"
     cpuinfo_for cortex-a72
-    if "$QEMU" -cpu cortex-a72 -L "$ROOT" "$PY" -P -c '
-from pathlib import Path
+    probe='from pathlib import Path
 from edge.vision.detect import FaceDetector
-FaceDetector(Path("/opt/examgate/src/models/face_detection_short_range.tflite"))
-print("cortex-a72: detector loads")' 2>&1 | grep -a -E "detector loads|compiled with|Error" | head -3; then :; fi
+FaceDetector(Path("/opt/examgate/src/models/face_detection_short_range.tflite"))'
+    if out=$("$QEMU" -cpu cortex-a72 -L "$ROOT" "$PY" -P -c "$probe" 2>&1); then
+        echo "cortex-a72 (Pi 4): the MediaPipe face detector loads"
+    else
+        echo "cortex-a72 (Pi 4): the MediaPipe face detector does NOT load:"
+        printf '%s\n' "$out" | grep -a -m1 -E "compiled with|Error" || true
+        echo "  (run SMOKE_CPU=cortex-a72 to smoke-test the Pi 4 set with mediapipe==0.10.18)"
+    fi
     cpuinfo_for "$CPU"
 fi
 
