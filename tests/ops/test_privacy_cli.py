@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from ops_helpers import PERSONAL_ID, make_sim_gate
 
-from edge.cli.main import main
+from edge.cli.main import build_parser, main
 from edge.privacy import EvidenceVault
+from edge.privacy.cli import cmd_purge_expired
 from edge.privacy.keys import key_id_of
 from edge.store import Store
 
@@ -87,3 +88,13 @@ def test_root_does_not_open_the_service_users_database(tmp_path: Path, capsys: p
     os.chown(tmp_path, 65534, 65534)
     assert main(["privacy", "purge-expired", "--config", str(config)]) == 3
     assert "E_PRIVACY_RUN_AS_SERVICE_USER" in capsys.readouterr().err
+
+
+def test_retention_unit_command_line_parses(repo_root: Path) -> None:
+    """The nightly unit's ExecStart names a command this CLI has (it never needs the data key)."""
+    unit = (repo_root / "systemd" / "examgate-retention.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    argv = exec_start.split("=", 1)[1].split()[1:]
+    args = build_parser().parse_args(argv)
+    assert args.func is cmd_purge_expired
+    assert "LoadCredential" not in unit  # purge-expired works without the key, as the unit is written
