@@ -6,7 +6,8 @@
 #        update.sh 0.2.0 'examgate[pi] @ git+https://…@v0.2.0'
 #
 # 1. build releases/VERSION/venv (skipped when releases/VERSION/.complete exists: a pre-staged release),
-#    smoke-test it (`examgate --version`) and record the schema version it writes;
+#    smoke-test it (`examgate --version`) and record the schema version it writes; with GATE_MODELS=DIR copy the
+#    release's face models into releases/VERSION/models; models there are checked against their SHA256SUMS;
 # 2. stop the service; back the database up with SQLite's online backup API (checked with integrity_check);
 # 3. switch `current` to the new release atomically, `previous` to the old one;
 # 4. start the service (its store migrates the database on open); if it is not up and still active after
@@ -46,6 +47,27 @@ else
     touch "$NEW/.complete"
 fi
 [ -x "$NEW/venv/bin/examgate" ] || die "$NEW/venv/bin/examgate is missing" "delete $NEW and run update.sh again" 3
+
+# 1b. the release's face models: copied from GATE_MODELS (a folder with the .tflite files and SHA256SUMS, e.g. the
+#     release's models/), then checked; point the config at them once: [vision] models_dir = "/opt/examgate/current/models"
+if [ -n "${GATE_MODELS:-}" ]; then
+    [ -f "$GATE_MODELS/SHA256SUMS" ] || die "$GATE_MODELS/SHA256SUMS is missing" "pass the release's models/ folder" 2
+    rm -rf "$NEW/models.new"
+    mkdir -p "$NEW/models.new"
+    while read -r _sum name; do
+        cp "$GATE_MODELS/${name#\*}" "$NEW/models.new/" || die "model $name missing in $GATE_MODELS" "" 3
+    done < "$GATE_MODELS/SHA256SUMS"
+    cp "$GATE_MODELS/SHA256SUMS" "$NEW/models.new/"
+    [ -f "$GATE_MODELS/thresholds.toml" ] && cp "$GATE_MODELS/thresholds.toml" "$NEW/models.new/"
+    rm -rf "$NEW/models"
+    mv "$NEW/models.new" "$NEW/models"
+fi
+if [ -d "$NEW/models" ]; then
+    (cd "$NEW/models" && sha256sum --check --quiet SHA256SUMS) || die \
+        "the models of release $VERSION do not match their SHA256SUMS; nothing was switched" \
+        "copy the release's models/ folder again (GATE_MODELS=DIR) and re-run" 3
+    say "models of $VERSION verified against SHA256SUMS"
+fi
 
 # 2. stop, back up
 say "stopping $SERVICE"

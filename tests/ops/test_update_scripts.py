@@ -349,3 +349,43 @@ def test_failed_build_changes_nothing(site: Site) -> None:
     assert not (site.prefix / "releases" / "4.0").exists()
     assert site.link("current") == "releases/1.0"
     assert "stop examgate.service" not in site.calls()[3:]  # the service was never stopped for it
+
+
+def model_folder(folder: Path) -> Path:
+    folder.mkdir()
+    lines = []
+    for name, data in (("detector.tflite", b"d" * 100), ("embedder.tflite", b"e" * 200)):
+        (folder / name).write_bytes(data)
+        lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}")
+    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    (folder / "thresholds.toml").write_text('version = "t1"\n')
+    return folder
+
+
+def test_release_models_are_copied_and_verified(site: Site) -> None:
+    site.stage("1.0", SCHEMA_VERSION)
+    site.env["GATE_MODELS"] = str(model_folder(site.root / "models-1.0"))
+    result = site.run(UPDATE, "1.0")
+    assert result.returncode == 0, result.stderr
+    models = site.prefix / "current" / "models"  # what [vision] models_dir points at
+    assert sorted(p.name for p in models.iterdir()) == [
+        "SHA256SUMS",
+        "detector.tflite",
+        "embedder.tflite",
+        "thresholds.toml",
+    ]
+    assert "verified against SHA256SUMS" in result.stdout
+
+
+def test_damaged_models_stop_the_update_before_anything_changes(site: Site) -> None:
+    site.stage("1.0", SCHEMA_VERSION)
+    assert site.run(UPDATE, "1.0").returncode == 0
+    site.stage("2.0", SCHEMA_VERSION)
+    source = model_folder(site.root / "models-2.0")
+    (source / "embedder.tflite").write_bytes(b"x" * 200)  # damaged in transit
+    site.env["GATE_MODELS"] = str(source)
+    calls = len(site.calls())
+    result = site.run(UPDATE, "2.0")
+    assert result.returncode == 3 and "do not match their SHA256SUMS" in result.stderr
+    assert site.link("current") == "releases/1.0"
+    assert len(site.calls()) == calls  # the service was not even stopped
