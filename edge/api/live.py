@@ -223,7 +223,8 @@ class LiveHub:
         decision: dict[str, object] = {
             "type": "decision",
             "attempt_id": report.attempt_id,
-            "outcome": report.outcome,
+            # a review the proctor denied (or nobody answered) ends as a rejection
+            "outcome": "fail" if report.reviewed_by and report.outcome != "pass" else report.outcome,
             "passed": report.passed,
             "reasons": list(report.reasons),
             "reviewed_by": report.reviewed_by,

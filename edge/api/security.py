@@ -25,12 +25,11 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-class _BodyTooLargeError(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, whether announced (Content-Length) or streamed."""
+    """Refuse request bodies over ``max_bytes`` with 413, whether announced (Content-Length) or streamed.
+
+    The body is read here first (it is small: the API takes short JSON documents) and handed on whole, so an
+    oversized stream is refused before any handler, whose body parser would swallow the error, sees it."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -50,29 +49,27 @@ class BodyLimit:
                 if declared > self.max_bytes:
                     await _plain(send, 413, b"request body too large")
                     return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLargeError:
-            if not started:
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
                 await _plain(send, 413, b"request body too large")
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 class SecurityHeaders:
