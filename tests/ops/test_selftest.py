@@ -354,3 +354,15 @@ def test_root_does_not_touch_the_service_users_database(tmp_path: Path) -> None:
     assert results["store"].status == "fail" and "sudo -u examgate" in results["store"].remedy
     assert results["roster"].status == "fail"
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no root-owned -wal/-shm left behind
+
+
+def test_camera_check_runs_the_embedder_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    models = linked_models(tmp_path / "models")
+    (models / "face_embedder_dlib_resnet_v1_fp32.tflite").unlink()  # the configured embedder
+    config = make_sim_gate(tmp_path, extra=f'[vision]\nmodels_dir = "{models}"\n')
+    code, rows = run_cli(["--config", str(config)], capsys)
+    assert code == 1
+    assert rows["camera"]["status"] == "fail" and "E_MODEL_MISSING" in rows["camera"]["detail"]
+    assert rows["models"]["status"] == "fail"
+    good, rows = run_cli(["--config", str(make_sim_gate(tmp_path / "good"))], capsys)
+    assert good == 0 and "embedding" in rows["camera"]["detail"]
