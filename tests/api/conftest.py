@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_env import Env, build_env
+from api_env import Env, LiveServer, build_env
 
 
 @pytest.fixture
@@ -17,3 +17,13 @@ def env(tmp_path: Path) -> Iterator[Env]:
     finally:
         built.lane.stop()
         built.gate.close()
+
+
+@pytest.fixture
+def live(env: Env) -> Iterator[LiveServer]:
+    server = LiveServer(env.app)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
