@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from edge.api.settings import ApiSettings
 from edge.device_config import (
     CameraConfig,
     FolderCameraConfig,
@@ -152,6 +153,7 @@ class AppConfig(_Section):
     mqtt: MqttSettings | None = Field(default=None, description="central broker; absent = no publishing (events queue)")
     logging: LoggingConfig = LoggingConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    api: ApiSettings | None = Field(default=None, description="local console/kiosk/metrics API; absent = not served")
 
     def digest(self) -> str:
         """Short hash of the effective config (published in the gate's status)."""

@@ -45,6 +45,12 @@ async def serve(gate: Gate, stop: asyncio.Event | None = None) -> None:
     pinger = asyncio.create_task(_watchdog(interval)) if interval else None
     stall_s = os.environ.get("EXAMGATE_TEST_STALL_AFTER_S")
     staller = asyncio.create_task(_stall_for_tests(float(stall_s))) if stall_s else None
+    api_stop = asyncio.Event()
+    api_task: asyncio.Task[None] | None = None
+    if gate.cfg.api is not None:  # same loop as the lane: a proctor's answer reaches its ReviewBroker directly
+        from edge.api.serve import make_server, run_server  # noqa: PLC0415 - web stack only when configured
+
+        api_task = asyncio.create_task(run_server(make_server(gate, gate.cfg.api), api_stop))
     sdnotify.ready(f"admitting for session {gate.lane.settings.session_id}")
     log.info(
         "lane ready site=%s gate=%s session=%s thresholds=%s",
@@ -57,6 +63,9 @@ async def serve(gate: Gate, stop: asyncio.Event | None = None) -> None:
         await gate.lane.run(stop)
     finally:
         sdnotify.stopping("finishing the current candidate")
+        if api_task is not None:
+            api_stop.set()
+            await api_task
         for task in (pinger, staller):
             if task is not None:
                 task.cancel()

@@ -30,6 +30,7 @@ class _QuietServer(uvicorn.Server):
 
 
 def make_server(gate: Gate, settings: ApiSettings) -> uvicorn.Server:
+    """The server for ``gate``, hooked into its lane. Call from the lane's running event loop, before the lane runs."""
     app = create_app(gate, settings)
     app.state.hub.bind_lane_loop(asyncio.get_running_loop())
     config = uvicorn.Config(
@@ -45,12 +46,11 @@ def make_server(gate: Gate, settings: ApiSettings) -> uvicorn.Server:
     return _QuietServer(config)
 
 
-async def run_api(gate: Gate, settings: ApiSettings, stop: asyncio.Event) -> None:
-    """Serve until ``stop`` is set (call from the lane's event loop)."""
-    server = make_server(gate, settings)
-    task = asyncio.create_task(server.serve())
-    log.info("api listening host=%s port=%d", settings.host, settings.port)
+async def run_server(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set. A console that cannot start (port taken) is logged; the lane keeps admitting."""
+    task = asyncio.create_task(_serve(server))
     stopper = asyncio.create_task(stop.wait())
+    log.info("api listening host=%s port=%d", server.config.host, server.config.port)
     try:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -58,3 +58,19 @@ async def run_api(gate: Gate, settings: ApiSettings, stop: asyncio.Event) -> Non
         stopper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit:  # uvicorn exits when it cannot bind; the gate must not
+        log.error(
+            "api not started code=E_API_BIND host=%s port=%d remedy=free the port or change api.port",
+            server.config.host,
+            server.config.port,
+        )
+
+
+async def run_api(gate: Gate, settings: ApiSettings, stop: asyncio.Event) -> None:
+    """Build and serve the API until ``stop`` is set (call from the lane's event loop)."""
+    await run_server(make_server(gate, settings), stop)
