@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from edge.api.app import create_app
+from edge.api.live import LiveHub
 from edge.api.settings import ApiSettings
 from edge.wiring import Gate
 
@@ -29,9 +30,9 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def make_server(gate: Gate, settings: ApiSettings) -> uvicorn.Server:
+def make_server(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None) -> uvicorn.Server:
     """The server for ``gate``, hooked into its lane. Call from the lane's running event loop, before the lane runs."""
-    app = create_app(gate, settings)
+    app = create_app(gate, settings, hub=hub)
     app.state.hub.bind_lane_loop(asyncio.get_running_loop())
     config = uvicorn.Config(
         app,

@@ -44,9 +44,18 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+def cmd_demo_serve(args: argparse.Namespace, workdir: Path) -> int:
+    """`--serve HOST:PORT`: keep the lane running with the proctor console, kiosk and metrics served."""
+    from edge.api.demo_serve import run  # noqa: PLC0415 - web stack only when serving
+
+    return run(workdir, args.serve)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="examgate-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.serve:
+        return cmd_demo_serve(args, workdir)
 
     def show(step: Step, report: CandidateReport) -> None:
         if not args.json:
@@ -128,5 +137,10 @@ def register(sub: SubParsers) -> None:
     demo.add_argument("--gate", help="gate id to publish under (default lane-1)")
     demo.add_argument(
         "--drain-timeout-s", type=float, default=30.0, help="how long to wait for the broker to acknowledge every event"
+    )
+    demo.add_argument(
+        "--serve",
+        metavar="HOST:PORT",
+        help="keep the lane running and serve the proctor console, kiosk and metrics there (Ctrl-C stops)",
     )
     demo.set_defaults(func=cmd_demo)
