@@ -207,8 +207,8 @@ def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any
         if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
             continue
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
-        if not path:
-            continue
+        if not path or path[0].startswith(("test_", "hw_")):
+            continue  # EXAMGATE_TEST_* / EXAMGATE_HW_* switch test modes; they are not config keys
         node = out
         for part in path[:-1]:
             child = node.get(part)

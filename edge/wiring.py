@@ -16,6 +16,7 @@ from edge.gate_commands import GateCommands, load_centre_thresholds
 from edge.keys import CameraQrKeySource, TapQrKeySource
 from edge.lane import CandidateReport, Lane, LaneSettings
 from edge.policy import PolicyParams
+from edge.privacy.evidence import EvidenceVault, open_vault
 from edge.reviews import ReviewBroker
 from edge.store import Store, open_store
 
@@ -113,6 +114,7 @@ class Gate:
     lane: Lane
     reviews: ReviewBroker
     closers: list[object] = field(default_factory=list)
+    evidence: EvidenceVault | None = None
 
     def close(self) -> None:
         for part in (self.turnstile, self.camera, self.reader):
@@ -140,6 +142,7 @@ def build_gate(
     """Build the lane. Parts passed in (tests, demo) are used as they are; the rest come from ``cfg``."""
     store = store or open_gate_store(cfg)
     thresholds = load_centre_thresholds(store.path) or resolve_thresholds(cfg)
+    evidence = open_vault(cfg.privacy, store)  # face images of review/fail cases, encrypted; None without a key
     session = session_id or cfg.lane.session_id or store.open_session_id()
     if session is None:
         raise ConfigError(
@@ -167,6 +170,7 @@ def build_gate(
     lane = Lane(
         settings,
         keys=keys,
+        evidence=evidence,
         params=policy_params(cfg, thresholds),
         reader=reader,
         camera=camera,
@@ -175,7 +179,7 @@ def build_gate(
         store=store,
         reviews=reviews,
     )
-    return Gate(cfg, thresholds, store, reader, camera, turnstile, verifier, lane, reviews)
+    return Gate(cfg, thresholds, store, reader, camera, turnstile, verifier, lane, reviews, evidence=evidence)
 
 
 def build_link(gate: Gate) -> GateLink | None:
