@@ -291,11 +291,8 @@ def create_app(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None)
             if data is not None:
                 item.jpeg[kind] = data
                 return data
-        vault = gate.lane.evidence
-        load = getattr(vault, "load", None)
-        if callable(load):
-            found = load(attempt_id, kind)
-            return found if isinstance(found, bytes) else None
+        if gate.evidence is not None:  # finished candidates: the encrypted copy, if one was kept
+            return gate.evidence.load(attempt_id, kind)
         return None
 
     async def stream(

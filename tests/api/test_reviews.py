@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import sqlite3
 
 import pytest
 from api_env import Env, csrf_headers
 from fastapi.testclient import TestClient
+
+from edge.privacy.evidence import EvidenceVault
+from edge.privacy.keys import key_id_of
 
 
 def audit_count(env: Env) -> int:
@@ -174,3 +178,25 @@ def test_path_traversal_is_refused(env: Env, path: str) -> None:
 def test_static_assets_are_served(env: Env) -> None:
     response = env.client().get("/static/console.js")
     assert response.status_code == 200 and "EventSource" in response.text
+
+
+def test_after_the_candidate_images_come_from_the_encrypted_vault(env: Env) -> None:
+    key = os.urandom(32)
+    vault = EvidenceVault(env.gate.store, key, retention_days=30, key_id=key_id_of(key))
+    env.gate.evidence = vault
+    env.gate.lane.evidence = vault
+    client, csrf = env.login("proctor1")
+    env.tap("binh", "grey")
+    attempt = env.wait_review()
+    body = {"approved": False, "reason": "face does not match"}
+    assert client.post(f"/api/reviews/{attempt}", json=body, headers=csrf_headers(csrf)).status_code == 200
+    env.next_report()
+    assert env.app.state.hub.item(attempt) is None  # gone from memory
+    for kind in ("live", "chip", "roster"):
+        image = client.get(f"/api/reviews/{attempt}/images/{kind}")
+        assert image.status_code == 200 and image.content[:3] == b"\xff\xd8\xff", kind
+        assert image.content == vault.load(attempt, kind)
+    stored = sqlite3.connect(env.gate.store.path).execute("SELECT ciphertext FROM face_evidence").fetchall()
+    assert len(stored) == 3 and all(not row[0].startswith(b"\xff\xd8") for row in stored)  # sealed at rest
+    viewer, _ = env.login("view1")
+    assert viewer.get(f"/api/reviews/{attempt}/images/live").status_code == 403

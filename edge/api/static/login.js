@@ -11,7 +11,7 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     if (result.status === 200) {
       const next = new URLSearchParams(window.location.search).get("next");
-      window.location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/console");
+      window.location.assign(next && /^\/[^/\\]/.test(next) ? next : "/console");
     } else if (result.status === 429) {
       error.textContent = EG.text("login.locked") + " " + ((result.data && result.data.remedy) || "");
     } else {
