@@ -220,3 +220,10 @@ def test_remote_admission_and_commands(store: Store) -> None:
     assert store.record_command("cmd-1", "ping", '{"status":"ok"}', "centre")
     assert not store.record_command("cmd-1", "ping", '{"status":"ok"}', "centre")
     assert store.command_reply("cmd-1") == '{"status":"ok"}'
+
+
+def test_marking_sent_keeps_the_durability_setting_for_decisions(store: Store) -> None:
+    store.append_event(DeviceStatus.model_validate({**BASE, "state": "ready"}))
+    store.outbox_mark_sent([store.outbox_pending(1)[0].seq])
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for the next decision
+    assert store.outbox_backlog() == 0
