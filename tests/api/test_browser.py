@@ -94,8 +94,31 @@ def test_proctor_approves_a_review_in_the_browser_and_the_gate_opens(served: tup
             assert kiosk.inner_text("#kiosk-name") == "Trần Thị Bình"
             assert "0.55" not in kiosk.content()
             kiosk.screenshot(path=str(ARTIFACTS / "kiosk-pass.png"))
+
+            # officer-assisted admission: the form asks for the confirmation each credential needs
+            page.click("a[href='/assisted']")
+            page.wait_for_selector("#assisted-form")
+            assert page.is_visible("#vneid-row") and not page.is_visible("#commitment-row")
+            page.check("input[value=manual_lost_card]")
+            assert page.is_visible("#commitment-row") and not page.is_visible("#vneid-row")
+            page.fill("#personal_id", "00109900044")
+            page.click("#assisted-submit")
+            assert page.inner_text("#assisted-error") != ""  # 11 digits: refused in the page
+            page.fill("#personal_id", "001099000444")
+            page.click("#assisted-submit")
+            assert page.inner_text("#assisted-error") != ""  # no signed commitment yet
+            page.check("#commitment_signed")
+            page.fill("#note", "mất thẻ, có giấy xác nhận của công an phường")
+            env.gate.camera.set_folder(env.tmp / "camera" / "high")  # type: ignore[attr-defined]
+            page.click("#assisted-submit")
+            page.wait_for_selector("#assisted-result:has-text('Cho vào')", timeout=15_000)
+            assert "Lê Không Thẻ" in page.inner_text("#assisted-result")
+            page.screenshot(path=str(ARTIFACTS / "assisted-admitted.png"), full_page=True)
+            page.goto(f"{server.url}/reports/SES1?lang=en")
+            assert "Lost CCCD card" in page.inner_text("#report")
+            page.screenshot(path=str(ARTIFACTS / "report-en.png"), full_page=True)
             assert not errors, errors
         finally:
             browser.close()
-    assert len(env.turnstile.pulses) == 1
+    assert len(env.turnstile.pulses) == 2
     assert env.next_report().reviewed_by == "proctor1"
