@@ -236,3 +236,11 @@ def test_account_rules(env: Env) -> None:
     with pytest.raises(AccountError) as err:
         env.accounts.disable("ghost", "test")
     assert err.value.code == "E_ACCOUNT_UNKNOWN"
+
+
+def test_login_only_takes_json(env: Env) -> None:
+    client = env.client()
+    body = '{"username": "view1", "password": "' + PASSWORDS["view1"] + '"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        response = client.post("/api/login", content=body, headers={"content-type": content_type})
+        assert response.status_code == 422 and "set-cookie" not in response.headers, content_type
