@@ -144,6 +144,8 @@ class Lane:
         self.evidence = evidence
         self.keys = keys or TapQrKeySource()
         self.locked_reason: str | None = None
+        self.startup_faults: list[tuple[str, ExamGateError]] = []  # devices missing at start (edge.degraded)
+        self._reader_fault: str | None = None
         self._last_wall = time.time()
 
     # ------------------------------------------------------------ helpers
@@ -182,7 +184,11 @@ class Lane:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve candidates until ``stop`` is set; the candidate in progress is always finished first."""
         self.reviews.bind(asyncio.get_running_loop())
-        await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": "ready"}))
+        for device, err in self.startup_faults:
+            await self.fault(device, err)
+        state = "degraded" if self.startup_faults else "ready"
+        details = {device: err.code for device, err in self.startup_faults}
+        await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": state, "details": details}))
         while not stop.is_set():
             await self.check_clock()
             status = await asyncio.to_thread(self.turnstile.status)
@@ -197,9 +203,16 @@ class Lane:
             try:
                 tap = await asyncio.to_thread(self.reader.poll, self.settings.poll_timeout_s)
             except ExamGateError as err:
-                await self.fault("reader", err)
+                if err.code != self._reader_fault:  # report a fault once, not at every poll
+                    self._reader_fault = err.code
+                    await self.fault("reader", err)
                 await asyncio.sleep(1.0)
                 continue
+            if self._reader_fault is not None:
+                self._reader_fault = None
+                await self._emit(
+                    DeviceStatus.model_validate({**self._event_base(), "state": "ready", "details": {"reader": "ok"}})
+                )
             if tap is None:
                 continue
             if self.locked_reason is not None:
@@ -223,6 +236,7 @@ class Lane:
         face_result_frame: Frame | None = None
         face_scores: dict[str, float] = {}
         model_version: str | None = None
+        gate_failed = False
         personal_id: str | None = None
         if assisted is not None:
             personal_id = assisted.personal_id
@@ -307,7 +321,12 @@ class Lane:
                 report.reviewed_by = action.operator
                 await self._record_review(attempt_id, action, report)
             elif isinstance(action, m.OpenGate):
-                await asyncio.to_thread(self.turnstile.release, "entry")
+                try:
+                    await asyncio.to_thread(self.turnstile.release, "entry")
+                except ExamGateError as err:  # the decision stands; a person lets the candidate through
+                    await self.fault("turnstile", err)
+                    gate_failed = True
+                    continue
                 report.timings_ms["gate_open_ms"] = _ms(t0)
                 await self._emit(
                     GateOpened.model_validate(
@@ -321,7 +340,13 @@ class Lane:
                 )
             elif isinstance(action, m.WaitPassage):
                 t = time.perf_counter()
-                passed = await asyncio.to_thread(self.turnstile.wait_passage, self.settings.passage_timeout_s)
+                try:
+                    passed = not gate_failed and await asyncio.to_thread(
+                        self.turnstile.wait_passage, self.settings.passage_timeout_s
+                    )
+                except ExamGateError as err:
+                    await self.fault("turnstile", err)
+                    passed = False
                 if passed:
                     await self._emit(
                         GatePassageConfirmed.model_validate(

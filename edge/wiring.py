@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from edge.config import AppConfig, SimulatedMatcherConfig, Thresholds
+from edge.degraded import (
+    Reopening,
+    ReopeningCamera,
+    ReopeningReader,
+    ReopeningTurnstile,
+    ReopeningVerifier,
+    open_or_degrade,
+)
 from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
 from edge.devices import Camera, CardReader, FaceVerifier, Turnstile
 from edge.errors import ConfigError, ExamGateError
@@ -24,6 +33,7 @@ if TYPE_CHECKING:
     from edge.mqtt.link import GateLink
 
 log = logging.getLogger("examgate.wiring")
+T = TypeVar("T")
 
 
 def resolve_thresholds(cfg: AppConfig) -> Thresholds:
@@ -149,10 +159,24 @@ def build_gate(
             "no exam session to admit for",
             [("lane.session_id", "set it, or import a roster with `examgate roster import FILE --session ID`")],
         )
-    reader = reader or build_reader(cfg)
-    camera = camera or build_camera(cfg)
-    turnstile = turnstile or build_turnstile(cfg)
-    verifier = verifier or build_verifier(cfg, thresholds)
+    # A device that cannot be opened does not stop the gate: it starts degraded, reports it, and retries.
+    slots: list[Reopening[Any]] = []
+
+    def degradable(name: str, given: T | None, factory: Callable[[], T], proxy: Callable[[Reopening[T]], T]) -> T:
+        if given is not None:
+            return given
+        device, slot = open_or_degrade(name, factory)
+        if slot is None:
+            assert device is not None
+            return device
+        log.warning("device unavailable at start device=%s code=%s", name, slot.error.code if slot.error else "?")
+        slots.append(slot)
+        return proxy(slot)
+
+    reader = degradable("reader", reader, lambda: build_reader(cfg), ReopeningReader)
+    camera = degradable("camera", camera, lambda: build_camera(cfg), ReopeningCamera)
+    turnstile = degradable("turnstile", turnstile, lambda: build_turnstile(cfg), ReopeningTurnstile)
+    verifier = degradable("model", verifier, lambda: build_verifier(cfg, thresholds), ReopeningVerifier)
     reviews = ReviewBroker()
     settings = LaneSettings(
         site_id=cfg.site.site_id,
@@ -179,6 +203,7 @@ def build_gate(
         store=store,
         reviews=reviews,
     )
+    lane.startup_faults = [(slot.name, slot.error) for slot in slots if slot.error is not None]
     return Gate(cfg, thresholds, store, reader, camera, turnstile, verifier, lane, reviews, evidence=evidence)
 
 
