@@ -70,6 +70,12 @@ def test_not_an_image_and_unknown_column(tmp_path: Path) -> None:
     assert fields == {"photo", "seat"}
 
 
+def test_missing_roster_file(tmp_path: Path) -> None:
+    with pytest.raises(RosterError, match="not found") as info:
+        parse_roster(tmp_path / "absent.csv")
+    assert info.value.code == "E_ROSTER_INVALID"
+
+
 def test_header_and_format_errors(tmp_path: Path) -> None:
     with pytest.raises(RosterError, match="header lacks personal_id"):
         parse_roster(write(tmp_path, "r.csv", "candidate_id,full_name\nA,B\n"))
