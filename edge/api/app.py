@@ -499,6 +499,7 @@ def create_app(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None)
             },
         )
         request = AssistedRequest(body.personal_id, body.credential, who.username, body.commitment_signed, note)
+        hub.set_kiosk("camera")  # the candidate at the gate is asked to look at the camera
         future = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(gate.lane.process_assisted(request), loop))
         done, _ = await asyncio.wait({future}, timeout=settings.assisted_wait_s)  # never cancels the lane's work
         if not done:

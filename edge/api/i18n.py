@@ -46,6 +46,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "console.conflict": ("Yêu cầu này đã được xử lý.", "This request was already resolved."),
     "console.decisions": ("Quyết định gần đây", "Recent decisions"),
     "console.gate_opened": ("Cổng đã mở", "Gate opened"),
+    "console.stale": (
+        "Yêu cầu cũ không còn chờ (cổng đã khởi động lại):",
+        "Old request no longer waiting (the gate restarted):",
+    ),
     "outcome.pass": ("Cho vào", "Admitted"),
     "outcome.fail": ("Từ chối", "Rejected"),
     "outcome.review": ("Chờ duyệt", "Review"),

@@ -200,3 +200,26 @@ def test_after_the_candidate_images_come_from_the_encrypted_vault(env: Env) -> N
     assert len(stored) == 3 and all(not row[0].startswith(b"\xff\xd8") for row in stored)  # sealed at rest
     viewer, _ = env.login("view1")
     assert viewer.get(f"/api/reviews/{attempt}/images/live").status_code == 403
+
+
+def test_a_review_left_pending_by_a_restart_is_listed_but_cannot_be_answered(env: Env) -> None:
+    attempt = "01a2122d-0000-7000-8000-000000000001"
+    conn = sqlite3.connect(env.gate.store.path)
+    with conn:
+        conn.execute(
+            "INSERT INTO attempts (attempt_id, session_id, candidate_id, credential, started_at) "
+            "VALUES (?, 'SES1', 'SBD-2', 'chip', '2026-01-01T00:00:00.000Z')",
+            (attempt,),
+        )
+        conn.execute(
+            "INSERT INTO reviews (attempt_id, reasons, requested_at) VALUES (?, '[\"FACE_GREY_ZONE\"]', "
+            "'2026-01-01T00:00:00.000Z')",
+            (attempt,),
+        )
+    client, csrf = env.login("proctor1")
+    listing = client.get("/api/reviews").json()
+    assert listing["items"] == [] and [s["attempt_id"] for s in listing["stale"]] == [attempt]
+    body = {"approved": True, "reason": "checked"}
+    assert client.post(f"/api/reviews/{attempt}", json=body, headers=csrf_headers(csrf)).status_code == 409
+    assert review_status(env, attempt) == ("pending", None)
+    assert env.turnstile.pulses == ()

@@ -76,6 +76,12 @@ document.addEventListener("DOMContentLoaded", () => {
     const result = await EG.call("GET", "/api/reviews");
     if (result.status !== 200) return;
     for (const item of result.data.items) addReview(item);
+    for (const stale of result.data.stale) {  // recorded as pending, but no lane is waiting (restart): not answerable
+      const li = document.createElement("li");
+      li.className = "stale";
+      li.textContent = `${EG.text("console.stale")} ${stale.attempt_id} · ${(stale.reasons || []).join(", ")}`;
+      decisions.appendChild(li);
+    }
     for (const d of result.data.recent) addDecision(d);
   }
 
