@@ -33,6 +33,7 @@ from edge.api.metrics import Metrics
 from edge.api.queries import CREDENTIALS, Queries, SessionReport
 from edge.api.security import BodyLimit, SecurityHeaders, read_token_file, same_secret
 from edge.api.settings import ApiSettings
+from edge.config import TfliteMatcherConfig
 from edge.errors import ExamGateError
 from edge.lane import AssistedRequest, CandidateReport
 from edge.masking import mask_id
@@ -598,13 +599,33 @@ def readiness(gate: Gate, queries: Queries, hub: LiveHub) -> dict[str, dict[str,
         "locked_reason": gate.lane.locked_reason,
         "reviews_pending": len(gate.reviews.pending()),
     }
-    checks["model"] = {
+    checks["model"] = model_check(gate)
+    return checks
+
+
+def model_check(gate: Gate) -> dict[str, object]:
+    """The loaded model's version (it carries the SHA-256 of both model files) against the files on disk now:
+    a model file swapped or damaged under a running gate shows here."""
+    loaded = str(getattr(gate.verifier, "model_version", ""))
+    check: dict[str, object] = {
         "ok": True,
-        "model_version": str(getattr(gate.verifier, "model_version", "")),
+        "model_version": loaded,
         "thresholds_version": gate.thresholds.version,
         "config_digest": gate.cfg.digest(),
     }
-    return checks
+    if isinstance(gate.cfg.matcher, TfliteMatcherConfig):
+        from edge.vision.models import model_path, model_version  # noqa: PLC0415 - only for the real matcher
+
+        try:
+            vision = gate.cfg.vision
+            on_disk = model_version(
+                model_path(vision.embedder_file_name, vision), model_path(vision.detector_file_name, vision)
+            )
+        except (ExamGateError, OSError) as exc:
+            return {**check, "ok": False, "code": getattr(exc, "code", "E_MODEL_MISSING")}
+        check["model_files_version"] = on_disk
+        check["ok"] = on_disk == loaded
+    return check
 
 
 def report_dict(report: SessionReport) -> dict[str, object]:

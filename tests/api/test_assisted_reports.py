@@ -124,6 +124,7 @@ def test_health_and_readiness(env: Env) -> None:
     checks = ready.json()["checks"]
     assert set(checks) >= {"store", "turnstile", "reader", "camera", "broker", "lane", "model"}
     assert checks["model"]["thresholds_version"] == "test"
+    assert "model_files_version" not in checks["model"]  # the simulated matcher has no model files
     env.turnstile.set_fire_release(True)
     not_ready = client.get("/readyz")
     assert not_ready.status_code == 503 and not_ready.json()["checks"]["turnstile"]["fire_release"] is True
