@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -33,7 +34,6 @@ from edge.api.metrics import Metrics
 from edge.api.queries import CREDENTIALS, Queries, SessionReport
 from edge.api.security import BodyLimit, SecurityHeaders, read_token_file, same_secret
 from edge.api.settings import ApiSettings
-from edge.config import TfliteMatcherConfig
 from edge.errors import ExamGateError
 from edge.lane import AssistedRequest, CandidateReport
 from edge.masking import mask_id
@@ -613,7 +613,8 @@ def model_check(gate: Gate) -> dict[str, object]:
         "thresholds_version": gate.thresholds.version,
         "config_digest": gate.cfg.digest(),
     }
-    if isinstance(gate.cfg.matcher, TfliteMatcherConfig):
+    real = sys.modules.get("edge.vision.verifier")  # loaded whenever the real matcher is in use
+    if real is not None and isinstance(gate.verifier, real.TfliteFaceVerifier):
         from edge.vision.models import model_path, model_version  # noqa: PLC0415 - only for the real matcher
 
         try:
