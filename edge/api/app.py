@@ -485,23 +485,36 @@ def create_app(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None)
         loop = hub.lane_loop
         if loop is None or loop.is_closed():
             return problem(503, "E_API_LANE_NOT_RUNNING", "the lane is not running", "start the gate daemon")
+        if not hub.claim_lane():
+            return problem(
+                409,
+                "E_API_LANE_BUSY",
+                "a candidate is being checked at this gate",
+                "wait until the current candidate has passed or been answered, then send it again",
+            )
         note = body.note.strip()
         if body.credential == "vneid_level2":
             note = f"VNeID level 2 verified by {who.username}. {note}".strip()
-        await asyncio.to_thread(
-            gate.store.audit,
-            who.username,
-            "api.assisted_admission",
-            {
-                "credential": body.credential,
-                "id_masked": mask_id(body.personal_id),
-                "vneid_verified": body.vneid_verified,
-                "commitment_signed": body.commitment_signed,
-            },
-        )
         request = AssistedRequest(body.personal_id, body.credential, who.username, body.commitment_signed, note)
+        try:
+            await asyncio.to_thread(
+                gate.store.audit,
+                who.username,
+                "api.assisted_admission",
+                {
+                    "credential": body.credential,
+                    "id_masked": mask_id(body.personal_id),
+                    "vneid_verified": body.vneid_verified,
+                    "commitment_signed": body.commitment_signed,
+                },
+            )
+            running = asyncio.run_coroutine_threadsafe(gate.lane.process_assisted(request), loop)
+        except BaseException:
+            hub.release_lane()
+            raise
+        running.add_done_callback(lambda _done: hub.release_lane())  # also when the lane raised
         hub.set_kiosk("camera")  # the candidate at the gate is asked to look at the camera
-        future = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(gate.lane.process_assisted(request), loop))
+        future = asyncio.wrap_future(running)
         done, _ = await asyncio.wait({future}, timeout=settings.assisted_wait_s)  # never cancels the lane's work
         if not done:
             return JSONResponse(AssistedResult(state="running").model_dump(), 202)

@@ -158,6 +158,7 @@ class LiveHub:
         self._items: dict[str, ReviewItem] = {}
         self._lock = threading.Lock()
         self._current_attempt: str | None = None
+        self._busy = False  # a candidate is being processed (card tapped, or an assisted request running)
         self._kiosk_state: tuple[KioskState, str | None, float] = ("idle", None, clock())
         self.recent: list[dict[str, object]] = []  # last decisions, newest last (console's history on load)
 
@@ -187,6 +188,8 @@ class LiveHub:
 
     # ----------------------------------------------------- lane callbacks
     def on_tap(self) -> None:
+        with self._lock:
+            self._busy = True
         self.set_kiosk("camera")
 
     def on_release(self, direction: str) -> None:
@@ -220,6 +223,7 @@ class LiveHub:
         with self._lock:
             self._items.pop(report.attempt_id, None)
             self._current_attempt = report.attempt_id
+            self._busy = False
         decision: dict[str, object] = {
             "type": "decision",
             "attempt_id": report.attempt_id,
@@ -243,6 +247,18 @@ class LiveHub:
             self.set_kiosk("pass", report.full_name)
         else:
             self.set_kiosk("see_proctor")
+
+    def claim_lane(self) -> bool:
+        """Mark the lane busy for an assisted request; False when a candidate is already in progress."""
+        with self._lock:
+            if self._busy:
+                return False
+            self._busy = True
+            return True
+
+    def release_lane(self) -> None:
+        with self._lock:
+            self._busy = False
 
     # ------------------------------------------------------------- reading
     def items(self) -> list[ReviewItem]:

@@ -137,3 +137,22 @@ def test_openapi_is_published_to_staff(env: Env) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert {"/api/login", "/api/reviews/{attempt_id}", "/api/assisted", "/metrics", "/readyz"} <= set(spec["paths"])
+
+
+def test_an_assisted_request_waits_for_the_candidate_in_progress(env: Env) -> None:
+    client, csrf = env.login("proctor1")
+    env.tap("binh", "grey")
+    attempt = env.wait_review()  # the lane is busy with this candidate
+    request = {"credential": "manual_no_card", "personal_id": "001099000444", "commitment_signed": True}
+    busy = client.post("/api/assisted", json=request, headers=csrf_headers(csrf))
+    assert busy.status_code == 409 and busy.json()["code"] == "E_API_LANE_BUSY"
+    assert sqlite3.connect(env.gate.store.path).execute("SELECT COUNT(*) FROM assisted_admissions").fetchone()[0] == 0
+    deny = {"approved": False, "reason": "not her"}
+    denied = client.post(f"/api/reviews/{attempt}", json=deny, headers=csrf_headers(csrf))
+    assert denied.status_code == 200, denied.text
+    env.next_report()
+    env.gate.camera.set_folder(env.tmp / "camera" / "high")  # type: ignore[attr-defined]
+    done = client.post("/api/assisted", json=request, headers=csrf_headers(csrf))
+    assert done.status_code == 200 and done.json()["outcome"] == "pass"
+    again = client.post("/api/assisted", json={**request, "personal_id": "079301004567"}, headers=csrf_headers(csrf))
+    assert again.status_code == 200  # released after the first finished
