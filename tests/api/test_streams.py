@@ -110,3 +110,10 @@ def test_screens_speak_vietnamese_first_and_english_on_request(env: Env, lang: s
     if lang == "en":
         assert "eg_lang=en" in page.headers["set-cookie"]
         assert "Proctor review queue" in client.get("/console").text  # remembered
+
+
+def test_a_staff_session_also_opens_the_kiosk(env: Env) -> None:
+    client, _ = env.login("view1")
+    page = client.get("/kiosk")
+    assert page.status_code == 200 and 'id="kiosk"' in page.text
+    assert "score" not in page.text.split('id="boot">', 1)[1].split("</script>", 1)[0]
