@@ -230,7 +230,8 @@ def create_app(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None)
         t = texts(lang)
         boot = {
             "lang": lang,
-            "t": t,
+            # the candidate's screen gets only its own texts
+            "t": {k: v for k, v in t.items() if k.startswith("kiosk.")} if name == "kiosk.html" else t,
             "csrf": who.csrf_token if who else "",
             "role": who.role if who else "",
             "user": who.username if who else "",
