@@ -30,7 +30,8 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
-test: $(STAMP) system-deps-test lint typecheck unit
+# arm64-smoke (about 2 min) proves the dependencies install and run on the Pi's architecture (see docs/operations.md)
+test: $(STAMP) system-deps-test lint typecheck unit arm64-smoke
 
 schemas: $(STAMP)
 	$(BIN)/examgate events schema --write
