@@ -146,6 +146,7 @@ class Lane:
         self.locked_reason: str | None = None
         self.startup_faults: list[tuple[str, ExamGateError]] = []  # devices missing at start (edge.degraded)
         self._reader_fault: str | None = None
+        self._one_at_a_time = asyncio.Lock()  # a lane has one turnstile: a tap and an officer request never overlap
         self._last_wall = time.time()
 
     # ------------------------------------------------------------ helpers
@@ -227,7 +228,15 @@ class Lane:
         return await self.process(None, assisted=request)
 
     async def process(self, tap: CardTap | None, *, assisted: AssistedRequest | None = None) -> CandidateReport:
-        """Take one candidate from tap (or officer request) to passage or rejection."""
+        """Take one candidate from tap (or officer request) to passage or rejection; one candidate at a time."""
+        async with self._one_at_a_time:
+            return await self._process(tap, assisted)
+
+    @property
+    def busy(self) -> bool:
+        return self._one_at_a_time.locked()
+
+    async def _process(self, tap: CardTap | None, assisted: AssistedRequest | None) -> CandidateReport:
         attempt_id = new_event_id()
         report = CandidateReport(attempt_id=attempt_id, started_at=dt.datetime.now(dt.UTC))
         t0 = time.perf_counter()

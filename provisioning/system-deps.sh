@@ -2,7 +2,8 @@
 # Install the Debian packages ExamGate needs, only those that are missing, and only when run as root.
 # Usage: provisioning/system-deps.sh runtime|test
 #   runtime: python3-venv (for `python3 -m venv`), libgl1 + libglib2.0-0 (OpenCV inside mediapipe), mosquitto (demo broker)
-#   test:    runtime + systemd (systemd-analyze for unit checks), debootstrap + qemu-user-static (make arm64-smoke)
+#   test:    runtime + systemd (systemd-analyze for unit checks), debootstrap + qemu-user-static (make arm64-smoke),
+#            chromium (browser test of the proctor console)
 set -euo pipefail
 profile="${1:-runtime}"
 
@@ -22,6 +23,8 @@ if [ "$profile" = "test" ]; then
   # make arm64-smoke: an arm64 Debian root and user-mode emulation (no binfmt registration)
   command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
   command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
+  # the proctor-console browser test drives Debian's Chromium (Playwright's own browser download cannot work offline)
+  [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 # unique
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | sed '/^$/d')
