@@ -52,7 +52,7 @@ def test_ecdsa_plain_signature() -> None:
     dg15 = build_dg15(key)
     assert verify_active_auth(dg15, CHALLENGE, signature, "sha256")
     assert not verify_active_auth(dg15, CHALLENGE, signature, "sha384")  # DG14 names another hash
-    assert not verify_active_auth(dg15, CHALLENGE, signature[:-1] + b"\x00", "sha256")
+    assert not verify_active_auth(dg15, CHALLENGE, signature[:-1] + bytes([signature[-1] ^ 0x01]), "sha256")
     assert not verify_active_auth(dg15, CHALLENGE, signature[:40], "sha256")
 
 
