@@ -6,7 +6,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from edge.config import AppConfig, load_config
 from edge.errors import ConfigError, ExamGateError, RosterError
@@ -52,3 +54,11 @@ def print_error(err: ExamGateError, as_json: bool = False) -> None:
         for line, field, why in err.problems:
             print(f"  line {line}: {field}: {why}", file=sys.stderr)
     print(f"remedy: {err.remedy}", file=sys.stderr)
+
+
+def run_group(register: Callable[[Any], None], argv: Sequence[str] | None, prefix: Sequence[str] = ()) -> int:
+    """Run one command group on its own (``python -m …``), e.g. before the ``examgate`` entry point is installed."""
+    parser = argparse.ArgumentParser(prog="examgate")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args([*prefix, *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args))

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge.cli.common import run_group
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey
 from edge.errors import DeviceError, ExamGateError
@@ -251,11 +252,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry: ``python -m edge.identity.chip_cli chip read …``."""
-    parser = argparse.ArgumentParser(prog="examgate")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
+    return run_group(register, argv)
 
 
 if __name__ == "__main__":

@@ -3,18 +3,14 @@ entry point is installed."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from edge.cli.common import run_group
 from edge.provision.cli import register
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m edge.provision")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(["provision", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args))
+    return run_group(register, argv, prefix=["provision"])
 
 
 if __name__ == "__main__":

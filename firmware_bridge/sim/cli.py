@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from edge.cli.common import run_group
 from edge.errors import ExamGateError
 from firmware_bridge.pn532.driver import BAUD_CODES
 from firmware_bridge.sim.vchip.card import VirtualCard, load_identity_card
@@ -177,11 +178,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry: ``python -m firmware_bridge.sim.cli sim reader …``."""
-    parser = argparse.ArgumentParser(prog="examgate")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
+    return run_group(register, argv)
 
 
 if __name__ == "__main__":
