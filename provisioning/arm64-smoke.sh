@@ -31,6 +31,10 @@ EXTRA_DEBS=python3,python3-minimal,libpython3.11-stdlib,libgl1,libglib2.0-0,libe
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 started=$(date +%s)
 
+if [ "$(id -u)" -ne 0 ]; then
+    echo "arm64 smoke SKIPPED: debootstrap needs root (run \`sudo make arm64-smoke\`; CI runs as root)"
+    exit 0
+fi
 for tool in debootstrap dpkg-deb; do
     command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y debootstrap" >&2; exit 2; }
 done
