@@ -31,7 +31,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 # arm64-smoke (about 2 min) proves the dependencies install and run on the Pi's architecture (see docs/operations.md)
-test: $(STAMP) system-deps-test lint typecheck unit arm64-smoke
+test: $(STAMP) system-deps-test lint typecheck arm64-smoke unit
 
 schemas: $(STAMP)
 	$(BIN)/examgate events schema --write
