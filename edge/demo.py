@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import secrets
 import shutil
 import threading
 import time
@@ -22,6 +23,7 @@ from edge.config import (
     AppConfig,
     LaneConfig,
     PolicyConfig,
+    PrivacyConfig,
     SiteConfig,
     StoreConfig,
     TfliteMatcherConfig,
@@ -190,6 +192,10 @@ def prepare_workdir(scenario: Scenario, workdir: Path, reader_port: str | None =
         if step.card in qr:
             Image.fromarray(qr_image(qr[step.card])).save(scene / "00-card-qr.png")
         shutil.copyfile(step.live, scene / f"01-face{step.live.suffix}")
+    key_file = workdir / "data.key"  # a throw-away key: review/fail face images are kept encrypted, as on a gate
+    if not key_file.exists():
+        key_file.write_bytes(secrets.token_bytes(32))
+    key_file.chmod(0o600)
     reader: ReaderConfig = (
         Pn532ReaderConfig(port=reader_port, baud=115200, target_baud=921600, csca_dir=workdir / "csca")
         if reader_port is not None
@@ -210,6 +216,7 @@ def prepare_workdir(scenario: Scenario, workdir: Path, reader_port: str | None =
         camera=FolderCameraConfig(path=camera / "step-00", fps=30.0),
         turnstile=SimulatedTurnstileConfig(pulse_ms=300, passage_after_s=0.05),
         matcher=TfliteMatcherConfig(),
+        privacy=PrivacyConfig(retention_days=1, key_file=key_file),
     )
 
 

@@ -70,10 +70,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if broker_url is None and not args.no_broker:
             broker_url = stack.enter_context(EmbeddedBroker()).url
         if not args.json:
-            print(
-                "ExamGate demo: one lane on simulated hardware (virtual reader with card fixtures, image-folder camera,"
-            )
-            print(f"virtual turnstile) and real face matching on real photos. Working folder: {workdir}")
+            print("ExamGate demo: one gate lane on simulated hardware. A virtual PN532 on a serial pty holds")
+            print("virtual CCCD chips (PACE with the CAN from the card's QR, secure messaging, passive authentication")
+            print("against a test CSCA); an image-folder camera shows each candidate; a virtual turnstile.")
+            print("Face detection and matching are the real ones.")
+            print(f"Working folder: {workdir}")
             if broker_url:
                 host, _, port = broker_url.split("://", 1)[1].rpartition(":")
                 print(f"Events go to {broker_url}; watch them with:")
@@ -124,6 +125,10 @@ def print_summary(gate: Gate, reports: list[CandidateReport], broker_url: str | 
     else:
         print(f"events: {events} stored in the outbox, waiting for a broker ({db})")
     print(f"audit chain: {gate.store.verify_audit().rows} rows; check it with: examgate audit verify --db {db}")
+    kept = gate.store.evidence_count()
+    print(
+        f"face images kept for review/fail cases: {kept}, encrypted (AES-256-GCM), deleted after the retention period"
+    )
 
 
 def register(sub: SubParsers) -> None:

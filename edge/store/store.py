@@ -432,6 +432,9 @@ class Store:
             raise StoreError(f"evidence of {attempt_id} is damaged", code="E_STORE_CORRUPT")
         return str(key_id), nonce, ciphertext
 
+    def evidence_count(self) -> int:
+        return int(str(self._read("SELECT COUNT(*) FROM face_evidence")[0][0]))
+
     def purge_expired_evidence(self, now: dt.datetime, actor: str = "retention") -> int:
         with self._lock, transaction(self._conn, self._path) as c:
             cur = c.execute("DELETE FROM face_evidence WHERE expires_at <= ?", (_iso(now),))

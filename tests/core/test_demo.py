@@ -37,6 +37,7 @@ def test_demo_prints_each_decision_and_a_summary(tmp_path: Path) -> None:
     assert "REVIEW→PASS" in lines[6] and "FACE_GREY_ZONE" in lines[6]
     assert "summary: 10 candidates: pass 7 (of which 1 after review), fail 3" in done.stdout
     assert "001099012345" not in done.stdout + done.stderr  # never a full ID number
+    assert "face images kept for review/fail cases: 6, encrypted" in done.stdout  # impostor + grey zone, 3 each
     store = Store.open(tmp_path / "examgate.db", read_only=True)
     assert store.verify_audit().ok
     assert store.outbox_backlog() == 27
