@@ -71,6 +71,34 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_session_list(args: argparse.Namespace) -> int:
+    store = open_gate_store(load(args))
+    try:
+        sessions = store.sessions()
+        active = store.open_session_id()
+    finally:
+        store.close()
+    if not sessions:
+        print("no exam sessions: import a roster with `examgate roster import FILE --session ID`")
+    for session_id, status, created_at, size in sessions:
+        marker = "*" if session_id == active else " "
+        print(f"{marker} {session_id:<24} {status:<7} {size:>5} candidates  created {created_at}")
+    return EXIT_OK
+
+
+def cmd_session_status(args: argparse.Namespace) -> int:
+    store = open_gate_store(load(args))
+    try:
+        changed = store.set_session_status(args.session, args.status, actor="cli")
+    finally:
+        store.close()
+    if not changed:
+        print(f"no session {args.session!r}: see `examgate session list`", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print(f"session {args.session} {args.status}; restart the daemon (or set lane.session_id) to admit for it")
+    return EXIT_OK
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from edge.store import Store  # noqa: PLC0415
 
@@ -125,6 +153,18 @@ def register(sub: SubParsers) -> None:
     imp.add_argument("--replace", action="store_true", help="replace the session's roster instead of merging")
     add_config_arg(imp)
     imp.set_defaults(func=cmd_roster_import)
+
+    session = sub.add_parser("session", help="exam sessions: list, open, close").add_subparsers(
+        dest="action", required=True
+    )
+    listing = session.add_parser("list", help="every session with its roster size; * marks the one the lane admits for")
+    add_config_arg(listing)
+    listing.set_defaults(func=cmd_session_list)
+    for verb, status in (("open", "open"), ("close", "closed")):
+        change = session.add_parser(verb, help=f"{verb} an exam session")
+        change.add_argument("session")
+        add_config_arg(change)
+        change.set_defaults(func=cmd_session_status, status=status)
 
     audit = sub.add_parser("audit", help="the tamper-evident audit log").add_subparsers(dest="action", required=True)
     verify = audit.add_parser("verify", help="check the hash chain; exit 1 if any row was edited or deleted")

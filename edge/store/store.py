@@ -66,6 +66,23 @@ class Store:
                 (session_id, name, exam_date.isoformat() if exam_date else None, now_iso()),
             )
 
+    def set_session_status(self, session_id: str, status: Literal["open", "closed"], actor: str) -> bool:
+        """Open or close an exam session (audited). False when the session does not exist."""
+        with self._lock, transaction(self._conn, self._path) as c:
+            cur = c.execute("UPDATE exam_sessions SET status = ? WHERE session_id = ?", (status, session_id))
+            if cur.rowcount != 1:
+                return False
+            audit_chain.append(c, now_iso(), actor, f"session.{status}", {"session_id": session_id})
+            return True
+
+    def sessions(self) -> list[tuple[str, str, str, int]]:
+        """(session_id, status, created_at, roster size) for every session, newest first."""
+        rows = self._read(
+            "SELECT s.session_id, s.status, s.created_at, (SELECT COUNT(*) FROM roster r WHERE r.session_id = "
+            "s.session_id) FROM exam_sessions s ORDER BY s.created_at DESC"
+        )
+        return [(str(a), str(b), str(c), int(str(d))) for a, b, c, d in rows]
+
     def open_session_id(self) -> str | None:
         """The most recently created open session, if any."""
         rows = self._read("SELECT session_id FROM exam_sessions WHERE status = 'open' ORDER BY created_at DESC LIMIT 1")

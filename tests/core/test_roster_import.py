@@ -115,3 +115,17 @@ def test_cli_import_all_or_nothing(tmp_path: Path) -> None:
     assert "line 4: birth_date" in failed.stderr
     store = Store.open(tmp_path / "gate.db")
     assert store.roster_digest("SES1").count == 2  # nothing of the bad file got in
+
+
+def test_session_list_open_close(tmp_path: Path) -> None:
+    cli(tmp_path, "roster", "import", str(write(tmp_path, "good.csv", GOOD)), "--session", "SES1")
+    listed = cli(tmp_path, "session", "list")
+    assert listed.returncode == 0
+    assert "* SES1" in listed.stdout and "2 candidates" in listed.stdout
+    assert cli(tmp_path, "session", "close", "SES1").returncode == 0
+    assert "closed" in cli(tmp_path, "session", "list").stdout
+    assert Store.open(tmp_path / "gate.db").open_session_id() is None
+    missing = cli(tmp_path, "session", "open", "NOPE")
+    assert missing.returncode == 1
+    assert "no session 'NOPE'" in missing.stderr
+    assert Store.open(tmp_path / "gate.db").verify_audit().ok
