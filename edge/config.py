@@ -195,10 +195,14 @@ def problems_from(exc: ValidationError) -> list[tuple[str, str]]:
 
 
 def _parse_env_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
+    """Arrays and inline tables are read as TOML; everything else stays a string that pydantic converts to the
+    field's type (so ``EXAMGATE_LANE__SESSION_ID=20240601`` stays the string it is)."""
+    if raw.strip().startswith(("[", "{")):
+        try:
+            return tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            return raw
+    return raw
 
 
 def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ lane's event loop never sees a half-applied change. Thresholds set by the centre
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import tomllib
 from collections.abc import Sequence
@@ -45,6 +46,40 @@ def load_centre_thresholds(store_path: Path) -> Thresholds | None:
     return thresholds
 
 
+CENTRE_LOCK_FILE = "gate.locked"
+
+
+def centre_lock_path(store_path: Path) -> Path:
+    return store_path.parent / CENTRE_LOCK_FILE
+
+
+def load_centre_lock(store_path: Path) -> str | None:
+    """The centre's lock, when one was in force at the last stop (a restart never unlocks a locked gate)."""
+    path = centre_lock_path(store_path)
+    try:
+        reason = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("lock file unreadable, staying locked: %s", exc)
+        return "centre: lock file unreadable"
+    log.warning("lane locked by the centre at the last stop: %s", reason)
+    return f"centre: {reason}"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise ExamGateError(
+            f"cannot write {path.name}: {exc.strerror}",
+            code="E_STORE_WRITE_FAILED",
+            remedy="check the data directory is writable and has free space",
+        ) from exc
+
+
 class GateCommands:
     def __init__(self, lane: Lane, store: Store, config_digest: str) -> None:
         self.lane = lane
@@ -58,23 +93,26 @@ class GateCommands:
         return self.store.upsert_roster(session_id, rows, actor=actor)
 
     def set_thresholds(self, thresholds: Thresholds, actor: str) -> None:
-        path = centre_thresholds_path(self.store.path)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(
-            f'version = "{thresholds.version}"\nmatch = {thresholds.match!r}\nreview = {thresholds.review!r}\n',
-            encoding="utf-8",
-        )
-        tmp.replace(path)
-        params = dataclasses.replace(
-            self.lane.params, match_threshold=thresholds.match, review_threshold=thresholds.review
-        )
-        self.lane.settings = dataclasses.replace(self.lane.settings, thresholds_version=thresholds.version)
-        self.lane.params = params
+        # audited first: a change the audit chain cannot record is not made
         self.store.audit(
             actor,
             "thresholds.set",
             {"version": thresholds.version, "match": thresholds.match, "review": thresholds.review},
         )
+        path = centre_thresholds_path(self.store.path)
+        text = (
+            f"version = {json.dumps(thresholds.version)}\nmatch = {thresholds.match!r}\n"
+            f"review = {thresholds.review!r}\n"
+        )
+        _write_atomically(path, text)
+        params = dataclasses.replace(
+            self.lane.params,
+            match_threshold=thresholds.match,
+            review_threshold=thresholds.review,
+            thresholds_version=thresholds.version,
+        )
+        self.lane.params = params  # one reference swap: a candidate in progress keeps the thresholds it started with
+        self.lane.settings = dataclasses.replace(self.lane.settings, thresholds_version=thresholds.version)
 
     def _status(self, state: Literal["locked", "ready"], reason: str) -> None:
         s = self.lane.settings
@@ -89,19 +127,21 @@ class GateCommands:
         )
 
     def lock_gate(self, reason: str, actor: str) -> None:
-        self.lane.locked_reason = f"centre: {reason}"
         self.store.audit(actor, "gate.lock", {"reason": reason})
+        _write_atomically(centre_lock_path(self.store.path), reason)  # survives a restart
+        self.lane.centre_lock = f"centre: {reason}"
         self._status("locked", reason)
 
     def unlock_gate(self, reason: str, actor: str) -> None:
-        if self.lane.locked_reason == "fire_release":
+        if self.lane.fire_release_active:
             raise ExamGateError(
                 "the fire alarm holds the lane open; it cannot be unlocked remotely",
                 code="E_GATE_FIRE_RELEASE",
                 remedy="reset the fire alarm loop at the site; the lane unlocks by itself when the loop closes",
             )
-        self.lane.locked_reason = None
         self.store.audit(actor, "gate.unlock", {"reason": reason})
+        centre_lock_path(self.store.path).unlink(missing_ok=True)
+        self.lane.centre_lock = None
         self._status("ready", reason)
 
     def diagnostics(self) -> dict[str, object]:

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from edge.devices import (
     Camera,
@@ -143,11 +143,22 @@ class Lane:
         self.on_review = on_review
         self.evidence = evidence
         self.keys = keys or TapQrKeySource()
-        self.locked_reason: str | None = None
+        self.centre_lock: str | None = None  # set by the centre's gate.lock command
+        self.fire_release_active = False  # set from the turnstile's fire loop; independent of the centre's lock
+        self._stop: asyncio.Event | None = None
         self.startup_faults: list[tuple[str, ExamGateError]] = []  # devices missing at start (edge.degraded)
         self._reader_fault: str | None = None
         self._one_at_a_time = asyncio.Lock()  # a lane has one turnstile: a tap and an officer request never overlap
         self._last_wall = time.time()
+
+    @property
+    def locked_reason(self) -> str | None:
+        """Why the lane does not admit now (the fire alarm wins), or None."""
+        return "fire_release" if self.fire_release_active else self.centre_lock
+
+    @locked_reason.setter
+    def locked_reason(self, reason: str | None) -> None:
+        self.centre_lock = reason
 
     # ------------------------------------------------------------ helpers
     def _event_base(self) -> dict[str, object]:
@@ -167,6 +178,24 @@ class Lane:
         log.warning("device fault device=%s code=%s", device, err.code)
         await self._emit(event)
 
+    async def _lane_fault(self, exc: Exception) -> None:
+        """A candidate could not be finished: report it (when the store still takes it) and keep serving."""
+        err = (
+            exc
+            if isinstance(exc, ExamGateError)
+            else ExamGateError(
+                f"{type(exc).__name__} while serving a candidate",
+                code="E_LANE_CANDIDATE_FAILED",
+                remedy="the candidate goes to the proctor; if it repeats, run `examgate selftest` and report the log",
+            )
+        )
+        log.error("candidate not finished code=%s error=%s", err.code, type(exc).__name__)
+        try:
+            await self.fault("store" if err.code.startswith("E_STORE") else "reader", err)
+        except ExamGateError:
+            log.error("fault not recorded: the store refuses writes")
+        await asyncio.sleep(1.0)
+
     async def check_clock(self) -> None:
         """Wall clock moving backwards (bad RTC, NTP step) is reported; ordering never depends on wall time."""
         now = time.time()
@@ -185,6 +214,7 @@ class Lane:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve candidates until ``stop`` is set; the candidate in progress is always finished first."""
         self.reviews.bind(asyncio.get_running_loop())
+        self._stop = stop
         for device, err in self.startup_faults:
             await self.fault(device, err)
         state = "degraded" if self.startup_faults else "ready"
@@ -193,14 +223,15 @@ class Lane:
         while not stop.is_set():
             await self.check_clock()
             status = await asyncio.to_thread(self.turnstile.status)
-            if status.fire_release and self.locked_reason != "fire_release":
-                self.locked_reason = "fire_release"
+            if status.fire_release and not self.fire_release_active:
+                self.fire_release_active = True
                 await self._emit(
                     DeviceStatus.model_validate({**self._event_base(), "state": "locked", "details": {"cause": "fire"}})
                 )
-            elif not status.fire_release and self.locked_reason == "fire_release":
-                self.locked_reason = None
-                await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": "ready"}))
+            elif not status.fire_release and self.fire_release_active:
+                self.fire_release_active = False
+                state = "locked" if self.centre_lock else "ready"
+                await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": state}))
             try:
                 tap = await asyncio.to_thread(self.reader.poll, self.settings.poll_timeout_s)
             except ExamGateError as err:
@@ -219,12 +250,21 @@ class Lane:
             if self.locked_reason is not None:
                 log.info("tap ignored: lane locked (%s)", self.locked_reason)
                 continue
-            await self.process(tap)
+            try:
+                await self.process(tap)
+            except Exception as exc:  # noqa: BLE001 - one candidate's failure must never stop the lane
+                await self._lane_fault(exc)
         await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": "stopping"}))
 
     # ---------------------------------------------------------- candidate
     async def process_assisted(self, request: AssistedRequest) -> CandidateReport:
         """Officer-assisted admission: roster lookup and a live face match against the roster photo."""
+        if self.locked_reason is not None:
+            raise ExamGateError(
+                f"the lane is locked ({self.locked_reason})",
+                code="E_GATE_LOCKED",
+                remedy="admit the candidate at another lane, or unlock this one when the cause is cleared",
+            )
         return await self.process(None, assisted=request)
 
     async def process(self, tap: CardTap | None, *, assisted: AssistedRequest | None = None) -> CandidateReport:
@@ -237,6 +277,7 @@ class Lane:
         return self._one_at_a_time.locked()
 
     async def _process(self, tap: CardTap | None, assisted: AssistedRequest | None) -> CandidateReport:
+        params = self.params  # one candidate is decided under one set of thresholds, even if the centre swaps them
         attempt_id = new_event_id()
         report = CandidateReport(attempt_id=attempt_id, started_at=dt.datetime.now(dt.UTC))
         t0 = time.perf_counter()
@@ -245,6 +286,7 @@ class Lane:
         face_result_frame: Frame | None = None
         face_scores: dict[str, float] = {}
         model_version: str | None = None
+        best_similarity: float | None = None
         gate_failed = False
         personal_id: str | None = None
         if assisted is not None:
@@ -255,7 +297,7 @@ class Lane:
             first = m.CardPresented(attempt_id)
         else:
             raise PolicyError("process() needs a card tap or an officer request")
-        state, actions = m.step(m.initial_state(), first, self.params)
+        state, actions = m.step(m.initial_state(), first, params)
         queue = list(actions)
         while queue:
             action = queue.pop(0)
@@ -300,9 +342,13 @@ class Lane:
                     event = m.FaceCaptured(None, (err.code,))
                 else:
                     model_version = result.model_version
-                    face_scores = dict(result.scores)
-                    if result.best_frame is not None:
-                        face_result_frame = Frame(result.best_frame, time.monotonic(), "best")
+                    if result.similarity is not None and (
+                        best_similarity is None or result.similarity > best_similarity
+                    ):
+                        best_similarity = result.similarity  # keep the evidence of the attempt that decides
+                        face_scores = dict(result.scores)
+                        if result.best_frame is not None:
+                            face_result_frame = Frame(result.best_frame, time.monotonic(), "best")
                     flags = tuple(r for r in result.reasons if r in REVIEW_FLAGS)
                     event = m.FaceCaptured(result.similarity, tuple(result.reasons), flags)
                 report.timings_ms["face_ms"] = report.timings_ms.get("face_ms", 0.0) + _ms(t)
@@ -312,7 +358,9 @@ class Lane:
                 report.face_score = action.similarity
                 report.face_attempts = action.face_attempts
                 report.timings_ms["decision_ms"] = _ms(t0)
-                await self._record_decision(action, report, identity, entry, face_scores, model_version, assisted)
+                await self._record_decision(
+                    action, report, identity, entry, face_scores, model_version, assisted, params
+                )
                 if action.outcome != "pass" and self.evidence is not None and action.similarity is not None:
                     await asyncio.to_thread(
                         self.evidence.keep,
@@ -379,7 +427,7 @@ class Lane:
             else:  # pragma: no cover - exhaustive over Action
                 raise PolicyError(f"unknown action {action!r}")
             if event is not None:
-                state, actions = m.step(state, event, self.params)
+                state, actions = m.step(state, event, params)
                 queue.extend(actions)
         report.timings_ms["total_ms"] = _ms(t0)
         log.info(
@@ -415,6 +463,7 @@ class Lane:
         face_scores: dict[str, float],
         model_version: str | None,
         assisted: AssistedRequest | None,
+        params: m.PolicyParams,
     ) -> None:
         subject = Subject(candidate_id=entry.candidate_id if entry else None, id_masked=report.id_masked)
         fields = {
@@ -424,9 +473,9 @@ class Lane:
             "reason_codes": action.reasons,
             "face_score": action.similarity,
             "roster_score": face_scores.get("roster"),
-            "thresholds_version": self.settings.thresholds_version,
-            "match_threshold": self.params.match_threshold,
-            "review_threshold": self.params.review_threshold,
+            "thresholds_version": params.thresholds_version or self.settings.thresholds_version,
+            "match_threshold": params.match_threshold,
+            "review_threshold": params.review_threshold,
             "model_version": model_version,
             "passive_auth": identity.passive_auth if identity else None,
             "clone_check": identity.clone_check if identity else None,
@@ -447,7 +496,7 @@ class Lane:
                 candidate_id=subject.candidate_id,
                 reason_codes=action.reasons,
                 face_score=action.similarity,
-                thresholds_version=self.settings.thresholds_version,
+                thresholds_version=params.thresholds_version or self.settings.thresholds_version,
                 model_version=model_version,
                 gate_id=self.settings.gate_id,
                 id_masked=subject.id_masked,
@@ -457,11 +506,21 @@ class Lane:
         )
 
     async def _await_review(self, attempt_id: str, future: asyncio.Future[ReviewAnswer]) -> m.ReviewResolved:
+        stopping = asyncio.ensure_future(self._stop.wait()) if self._stop is not None else None
         try:
-            answer = await asyncio.wait_for(future, timeout=self.settings.review_timeout_s)
-        except TimeoutError:
-            answer = ReviewAnswer(False, "system", "no proctor decision within the review timeout")
+            waiters: set[asyncio.Future[Any]] = {future} | ({stopping} if stopping is not None else set())
+            done, _ = await asyncio.wait(
+                waiters, timeout=self.settings.review_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if future in done:
+                answer = future.result()
+            elif stopping is not None and stopping in done:
+                answer = ReviewAnswer(False, "system", "the gate is shutting down; the candidate sees the proctor")
+            else:
+                answer = ReviewAnswer(False, "system", "no proctor decision within the review timeout")
         finally:
+            if stopping is not None:
+                stopping.cancel()
             self.reviews.close(attempt_id)
         return m.ReviewResolved(answer.approved, answer.operator, answer.reason)
 

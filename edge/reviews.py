@@ -42,7 +42,10 @@ class ReviewBroker:
             return [a for a in self._pending if a not in self._claimed]
 
     def resolve(self, attempt_id: str, answer: ReviewAnswer) -> bool:
-        """Deliver a proctor's answer. Exactly one caller wins; False when the lane is not (or no longer) waiting."""
+        """Deliver a proctor's answer. Exactly one caller wins; False when the lane is not (or no longer) waiting,
+        or the answer lacks who or why (every review is logged with both)."""
+        if not answer.operator.strip() or not answer.reason.strip():
+            return False
         with self._lock:
             future = self._pending.get(attempt_id)
             if future is None or self._loop is None or attempt_id in self._claimed:

@@ -21,7 +21,7 @@ from edge.degraded import (
 from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
 from edge.devices import Camera, CardReader, FaceVerifier, Turnstile
 from edge.errors import ConfigError, ExamGateError
-from edge.gate_commands import GateCommands, load_centre_thresholds
+from edge.gate_commands import GateCommands, load_centre_lock, load_centre_thresholds
 from edge.keys import CameraQrKeySource, TapQrKeySource
 from edge.lane import CandidateReport, Lane, LaneSettings
 from edge.policy import PolicyParams
@@ -53,6 +53,7 @@ def policy_params(cfg: AppConfig, thresholds: Thresholds) -> PolicyParams:
     return PolicyParams(
         match_threshold=thresholds.match,
         review_threshold=thresholds.review,
+        thresholds_version=thresholds.version,
         max_face_attempts=cfg.policy.max_face_attempts,
         max_chip_attempts=cfg.lane.chip_read_attempts,
         passive_auth=tuple((name, getattr(pa, name)) for name in type(pa).model_fields),
@@ -204,6 +205,7 @@ def build_gate(
         reviews=reviews,
     )
     lane.startup_faults = [(slot.name, slot.error) for slot in slots if slot.error is not None]
+    lane.centre_lock = load_centre_lock(store.path)
     return Gate(cfg, thresholds, store, reader, camera, turnstile, verifier, lane, reviews, evidence=evidence)
 
 

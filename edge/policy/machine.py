@@ -189,6 +189,7 @@ class PolicyParams:
     review_threshold: float
     max_face_attempts: int = 3
     max_chip_attempts: int = 2
+    thresholds_version: str = ""
     passive_auth: tuple[tuple[str, Verdict], ...] = (
         ("valid", "accept"),
         ("invalid", "reject"),

@@ -23,7 +23,8 @@ def now_iso() -> str:
 def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
     """Map a sqlite3 error onto a typed error with a remedy an operator can follow."""
     text = str(exc).lower()
-    if "full" in text:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL" or "database or disk is full" in text:
         return StoreError(
             f"the disk holding {path.name} is full; nothing of this decision was written",
             code="E_STORE_DISK_FULL",

@@ -264,9 +264,11 @@ class Store:
                 ),
             )
             if outcome == "pass" and session_id and candidate_id:
+                # an admission already on record (anti-passback off, or another gate's admission arriving over MQTT
+                # between the lookup and this commit) keeps the first one; the decision itself is still recorded
                 c.execute(
                     "INSERT INTO admissions (session_id, candidate_id, gate_id, event_id, admitted_at) "
-                    "VALUES (?,?,?,?,?)",
+                    "VALUES (?,?,?,?,?) ON CONFLICT(session_id, candidate_id) DO NOTHING",
                     (session_id, candidate_id, gate_id, decision.event_id, stamp),
                 )
             if outcome == "review":

@@ -92,10 +92,18 @@ def test_site_id_must_be_topic_safe(tmp_path: Path) -> None:
 
 
 def test_env_overrides(tmp_path: Path) -> None:
-    env = {"EXAMGATE_SITE__GATE_ID": "lane-9", "EXAMGATE_LANE__PASSAGE_TIMEOUT_S": "4.5", "OTHER": "x"}
+    env = {
+        "EXAMGATE_SITE__GATE_ID": "12",
+        "EXAMGATE_LANE__SESSION_ID": "20240601",
+        "EXAMGATE_LANE__PASSAGE_TIMEOUT_S": "4.5",
+        "EXAMGATE_POLICY__ANTI_PASSBACK": "false",
+        "OTHER": "x",
+    }
     cfg = load_config(write(tmp_path, MINIMAL), env)
-    assert cfg.site.gate_id == "lane-9"
+    assert cfg.site.gate_id == "12"
+    assert cfg.lane.session_id == "20240601"
     assert cfg.lane.passage_timeout_s == 4.5
+    assert cfg.policy.anti_passback is False
     bad = problems(tmp_path, MINIMAL, {"EXAMGATE_LANE__PASSAGE_TIMEOUT_S": "soon"})
     assert "lane.passage_timeout_s" in bad
 

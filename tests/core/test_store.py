@@ -93,11 +93,19 @@ def test_decision_writes_everything_in_one_transaction(store: Store) -> None:
     assert report.ok and report.rows == 2  # roster import + decision
 
 
-def test_second_admission_violates_and_leaves_nothing(store: Store) -> None:
+def test_second_pass_keeps_the_first_admission(store: Store) -> None:
+    first = decide(store, "a1")
+    decide(store, "a2")  # anti-passback off, or a remote admission raced in: recorded, never a crash
+    assert store.admission_of("SES1", "C1") == ("lane-1", first.event_id)
+    assert store.outbox_backlog() == 2
+    assert store.verify_audit().ok
+
+
+def test_a_failed_decision_leaves_nothing(store: Store) -> None:
     decide(store, "a1")
     before = (store.outbox_backlog(), store.verify_audit().rows)
     with pytest.raises(StoreError):
-        decide(store, "a2")  # same candidate admitted twice: the admissions key refuses it
+        decide(store, "a1")  # the same attempt decided twice: the decisions key refuses it, all rolled back
     assert (store.outbox_backlog(), store.verify_audit().rows) == before
 
 
