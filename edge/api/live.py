@@ -180,7 +180,11 @@ class LiveHub:
 
         lane.on_report = on_report
         lane.on_review = on_review
-        lane.reader = _TapNotifyingReader(lane.reader, self.on_tap)
+        def on_tap() -> None:
+            if lane.locked_reason is None:  # a locked lane ignores the tap: nothing starts, nothing is busy
+                self.on_tap()
+
+        lane.reader = _TapNotifyingReader(lane.reader, on_tap)
         lane.turnstile = _ReleaseNotifyingTurnstile(lane.turnstile, self.on_release)
 
     def bind_lane_loop(self, loop: asyncio.AbstractEventLoop) -> None:
