@@ -52,9 +52,25 @@ class ReviewBroker:
                 return False
             self._claimed.add(attempt_id)
 
-        def deliver() -> None:
-            if not future.done():
-                future.set_result(answer)
+        loop = self._loop
 
-        self._loop.call_soon_threadsafe(deliver)
-        return True
+        def deliver() -> bool:
+            if future.done():  # the review timed out (or the gate is stopping) first: the answer did not take effect
+                return False
+            future.set_result(answer)
+            return True
+
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:  # called on the lane's own loop (the API runs there): deliver now
+            return deliver()
+
+        async def deliver_on_loop() -> bool:
+            return deliver()
+
+        try:
+            return asyncio.run_coroutine_threadsafe(deliver_on_loop(), loop).result(timeout=5.0)
+        except (TimeoutError, RuntimeError):  # loop stopped or stuck: the answer cannot be said to have taken effect
+            return False
