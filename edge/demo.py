@@ -280,7 +280,13 @@ async def _drive(
         camera.set_folder(camera_root / f"step-{index:02d}")
         current["step"] = step
         present(step.card)
-        report = await done.get()
+        waiting = asyncio.ensure_future(done.get())
+        await asyncio.wait({waiting, runner}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():  # the lane stopped (it raised): surface its error instead of waiting forever
+            waiting.cancel()
+            await runner
+            raise RuntimeError("the demo lane stopped before the candidate was finished")
+        report = waiting.result()
         take_away()
         results.append((step, report))
         on_report(step, report)

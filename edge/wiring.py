@@ -131,8 +131,9 @@ class Gate:
         for part in (self.turnstile, self.camera, self.reader):
             try:
                 part.close()
-            except ExamGateError as err:
-                log.warning("close failed part=%s code=%s", type(part).__name__, err.code)
+            except Exception as exc:  # noqa: BLE001 - one device failing to close must not keep the store open
+                code = exc.code if isinstance(exc, ExamGateError) else type(exc).__name__
+                log.warning("close failed part=%s code=%s", type(part).__name__, code)
         self.store.close()
 
 

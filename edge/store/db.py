@@ -69,14 +69,20 @@ def connect(path: Path, synchronous: Literal["NORMAL", "FULL"] = "FULL", read_on
                     remedy="create it (examgate provision init does) and give it to the examgate user",
                 )
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise store_error(exc, path) from exc
+    try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 5000")
         if not read_only:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
             migrate(conn)
-    except sqlite3.Error as exc:
-        raise store_error(exc, path) from exc
+    except BaseException as exc:
+        conn.close()  # never leak the connection (and its file lock) of a database that failed to open
+        if isinstance(exc, sqlite3.Error):
+            raise store_error(exc, path) from exc
+        raise
     return conn
 
 

@@ -403,7 +403,10 @@ class Store:
                         "UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL", [(stamp, s) for s in seqs]
                     )
             finally:
-                self._conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+                try:
+                    self._conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+                except sqlite3.Error as exc:
+                    raise store_error(exc, self._path) from exc
 
     def outbox_record_failure(self, seq: int, error: str) -> None:
         with self._lock, transaction(self._conn, self._path) as c:
