@@ -180,6 +180,7 @@ class LiveHub:
 
         lane.on_report = on_report
         lane.on_review = on_review
+
         def on_tap() -> None:
             if lane.locked_reason is None:  # a locked lane ignores the tap: nothing starts, nothing is busy
                 self.on_tap()
