@@ -62,3 +62,21 @@ def run_group(register: Callable[[Any], None], argv: Sequence[str] | None, prefi
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args([*prefix, *(sys.argv[1:] if argv is None else argv)])
     return int(args.func(args))
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def pn532_baud(text: str) -> int:
+    """argparse type: a UART speed the PN532 supports."""
+    from firmware_bridge.pn532.driver import BAUD_CODES  # noqa: PLC0415 - serial stack only for the commands using it
+
+    value = int(text)
+    if value not in BAUD_CODES:
+        raise argparse.ArgumentTypeError(f"the PN532 runs at {', '.join(map(str, sorted(BAUD_CODES)))}; got {value}")
+    return value

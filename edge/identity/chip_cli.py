@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.cli.common import run_group
+from edge.cli.common import pn532_baud, positive_float, run_group
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey
 from edge.errors import DeviceError, ExamGateError
@@ -49,7 +49,6 @@ from edge.identity.reader import NoCardError, Pn532CardReader, VerifiedRead
 from edge.identity.sod import SodError
 from edge.identity.tlv import TlvError
 from edge.identity.trust_store import TrustStore, TrustStoreError
-from firmware_bridge.pn532.driver import BAUD_CODES
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -207,20 +206,6 @@ def _read(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _baud(text: str) -> int:
-    value = int(text)
-    if value not in BAUD_CODES:
-        raise argparse.ArgumentTypeError(f"the PN532 runs at {', '.join(map(str, sorted(BAUD_CODES)))}; got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``chip`` command group (``chip read``)."""
     chip = sub.add_parser("chip", help="CCCD chip tools (PN532 reader)")
@@ -232,9 +217,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "6 invalid data, 7 other chip error.",
     )
     read.add_argument("--port", required=True, help="serial port of the PN532 (e.g. /dev/serial0 or /dev/pts/N)")
-    read.add_argument("--baud", type=_baud, default=115200, help="PN532 UART speed after power-up (default 115200)")
     read.add_argument(
-        "--target-baud", type=_baud, default=921600, help="switch to this speed after wake-up (default 921600)"
+        "--baud", type=pn532_baud, default=115200, help="PN532 UART speed after power-up (default 115200)"
+    )
+    read.add_argument(
+        "--target-baud", type=pn532_baud, default=921600, help="switch to this speed after wake-up (default 921600)"
     )
     read.add_argument("--can", help="card access number: the last 6 digits of the 12-digit ID")
     read.add_argument("--document-number", help="MRZ document number (last 9 digits of the ID on a CCCD)")
@@ -242,9 +229,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     read.add_argument("--expiry-date", help="MRZ date of expiry, YYMMDD")
     read.add_argument("--face-out", type=Path, help="write the chip's face image (JPEG/JPEG 2000) here")
     read.add_argument("--csca", type=Path, help="CSCA trust store folder (PEM/DER certificates, master lists)")
-    read.add_argument("--wait-s", type=_positive_float, default=5.0, help="how long to wait for a card (default 5)")
+    read.add_argument("--wait-s", type=positive_float, default=5.0, help="how long to wait for a card (default 5)")
     read.add_argument(
-        "--read-timeout-s", type=_positive_float, default=15.0, help="bound on the whole read (default 15)"
+        "--read-timeout-s", type=positive_float, default=15.0, help="bound on the whole read (default 15)"
     )
     read.add_argument("--json", action="store_true", help="print one JSON object (errors too)")
     read.set_defaults(func=_read)

@@ -19,9 +19,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from edge.cli.common import run_group
+from edge.cli.common import pn532_baud, positive_float, run_group
 from edge.errors import ExamGateError
-from firmware_bridge.pn532.driver import BAUD_CODES
 from firmware_bridge.sim.vchip.card import VirtualCard, load_identity_card
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532
 
@@ -40,20 +39,6 @@ def load_card(path: Path) -> VirtualCard:
         return load_identity_card(path)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
         raise IdentityFileError(f"cannot load identity file {path}: {exc}") from exc
-
-
-def _baud(text: str) -> int:
-    value = int(text)
-    if value not in BAUD_CODES:
-        raise argparse.ArgumentTypeError(f"the PN532 runs at {', '.join(map(str, sorted(BAUD_CODES)))}; got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 def _positive(text: str) -> int:
@@ -158,11 +143,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     reader.add_argument(
         "--tap-interval-s",
-        type=_positive_float,
+        type=positive_float,
         help="after each read the card leaves and the next arrives this much later (default 2 with several cards; "
         "with one card and no value it stays on the reader)",
     )
-    reader.add_argument("--baud", type=_baud, default=115200, help="initial UART speed (default 115200)")
+    reader.add_argument("--baud", type=pn532_baud, default=115200, help="initial UART speed (default 115200)")
     reader.add_argument("--no-card", action="store_true", help="no card on the reader: every poll finds nothing")
     reader.add_argument("--remove-after-apdus", type=_positive, help="the card leaves the field after N APDUs")
     reader.add_argument("--corrupt-every", type=_positive, help="corrupt every Nth answer frame on the wire")
