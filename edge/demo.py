@@ -147,8 +147,12 @@ def _write_chip_cards(scenario: Scenario, cards: Path, csca_dir: Path) -> dict[s
     from firmware_bridge.sim.identity_builder import build_identity  # noqa: PLC0415
 
     pki = make_test_pki("VN")
-    csca_dir.mkdir(parents=True, exist_ok=True)
-    (csca_dir / "demo-test-csca.pem").write_bytes(pki.csca_pem)
+    from edge.identity.trust_admin import import_file  # noqa: PLC0415
+
+    csca_dir.parent.mkdir(parents=True, exist_ok=True)
+    pem = csca_dir.parent / "demo-test-csca.pem"
+    pem.write_bytes(pki.csca_pem)
+    import_file(csca_dir, pem, [])  # the reader trusts only what the store's manifest lists
     qr: dict[str, str] = {}
     for person in scenario.people.values():
         document = build_identity(

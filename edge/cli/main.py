@@ -18,6 +18,7 @@ GROUPS: tuple[str, ...] = (
     "edge.vision.cli",
     "edge.identity.cli",
     "edge.identity.chip_cli",
+    "edge.cli.trust",
     "firmware_bridge.sim.cli",
     "edge.mqtt.cli",
     "edge.provision.cli",

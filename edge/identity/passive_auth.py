@@ -1,7 +1,9 @@
 """Passive authentication (ICAO 9303-11 §5.1): are the data groups the ones the issuing state signed?
 
 Checks, in order: (1) each read DG's hash equals EF.SOD's, (2) EF.SOD's signature under the DS certificate,
-(3) the DS certificate was signed by a CSCA in the trust store, (4) both certificates are valid at ``at``.
+(3) the DS certificate was signed by a CSCA in the trust store and is not revoked by that CSCA's CRL, (4) the DS
+certificate is a signing certificate (keyUsage digitalSignature, not a CA) valid at the SOD's signing time (or ``at``
+when the SOD names none), (5) both certificates are valid at ``at``.
 A failed check is a result, never an exception; only unusable input (not a parsed ``Sod``) raises.
 """
 
@@ -26,7 +28,7 @@ from edge.identity.trust_store import TrustStore, verify_issued_by
 log = logging.getLogger(__name__)
 
 Status = Literal["valid", "invalid", "no_trust_anchor", "expired"]
-FailedCheck = Literal["dg_hash", "sod_signature", "ds_signature"]
+FailedCheck = Literal["dg_hash", "sod_signature", "ds_signature", "revoked", "ds_certificate"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,40 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def _expired(cert: x509.Certificate, at: dt.datetime) -> bool:
     return not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
+
+
+def _signing_time(signer: cms.SignerInfo) -> dt.datetime | None:
+    attrs = signer["signed_attrs"]
+    try:
+        for attr in attrs:
+            if attr["type"].native == "signing_time":
+                value = attr["values"][0].native
+                return _utc(value) if isinstance(value, dt.datetime) else None
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    return None
+
+
+def _ds_certificate_problem(ds_cert: x509.Certificate, signed_at: dt.datetime | None) -> str | None:
+    """Why this certificate cannot be a document signer's (ICAO 9303-12 §7.1.1), or None."""
+    try:
+        usage = ds_cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.digital_signature:
+            return "document signer certificate's key usage lacks digitalSignature"
+    except x509.ExtensionNotFound:
+        return "document signer certificate has no key usage extension"
+    try:
+        basic = ds_cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        if basic.ca:
+            return "document signer certificate is a CA certificate (basicConstraints cA=true)"
+    except x509.ExtensionNotFound:
+        pass
+    if signed_at is not None and _expired(ds_cert, signed_at):  # without a signing time, the check at ``at`` runs
+        return (
+            f"document signer certificate is valid {ds_cert.not_valid_before_utc:%Y-%m-%d} to "
+            f"{ds_cert.not_valid_after_utc:%Y-%m-%d}, not when EF.SOD was signed ({signed_at:%Y-%m-%d %H:%M}Z)"
+        )
+    return None
 
 
 def verify_passive(sod: Sod, dg_bytes: Mapping[int, bytes], trust: TrustStore, at: dt.datetime) -> PassiveAuthResult:
@@ -141,6 +177,18 @@ def verify_passive(sod: Sod, dg_bytes: Mapping[int, bytes], trust: TrustStore, a
             ds_subject=ds_subject,
         )
     csca_subject = csca.subject.rfc4514_string()
+    if trust.is_revoked(ds_cert, csca):
+        return result(
+            "invalid",
+            "revoked",
+            None,
+            f"document signer certificate serial {ds_cert.serial_number:X} is on the CRL of {csca_subject}",
+            ds_subject=ds_subject,
+            csca_subject=csca_subject,
+        )
+    problem = _ds_certificate_problem(ds_cert, _signing_time(signer))
+    if problem is not None:
+        return result("invalid", "ds_certificate", None, problem, ds_subject=ds_subject, csca_subject=csca_subject)
     for label, cert in (("document signer", ds_cert), ("CSCA", csca)):
         if _expired(cert, moment):
             return result(

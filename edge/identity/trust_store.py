@@ -1,13 +1,19 @@
-"""CSCA trust store: country signing CA certificates the gate trusts, loaded from a folder the operator updates.
+"""CSCA trust store: country signing CA certificates the gate trusts, loaded from a folder the operator manages.
 
-The folder may hold PEM or DER certificates and ICAO/BSI CSCA master lists (CMS SignedData over a CscaMasterList).
-A file that does not parse is reported in ``problems`` and skipped; the rest still load.
+The folder is written only by ``examgate trust import`` / ``import-crl`` / ``remove`` (``edge.identity.trust_admin``):
+``manifest.json`` lists every CSCA and CRL with its SHA-256; the reader loads exactly those files and ignores anything
+else in the folder (with a warning), so dropping a file into the folder does not extend what the gate trusts.
+A master list contributes CSCAs only when its CMS signature verifies and its signer chains to a signer CA the operator
+pinned at import (``parse_master_list(..., signer_cas=...)``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +30,8 @@ from edge.identity.sod import ASN1_ERRORS, CERT_ERRORS, check_certificate, verif
 log = logging.getLogger(__name__)
 
 CSCA_MASTER_LIST_OID = "2.23.136.1.1.2"
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
 MAX_FILE_BYTES = 50 * 1024 * 1024
 _SIGNER_ERRORS: tuple[type[Exception], ...] = (InvalidSignature, ExamGateError, *CERT_ERRORS)
 _EXTENSION_ERRORS: tuple[type[Exception], ...] = (x509.ExtensionNotFound, *CERT_ERRORS)
@@ -31,7 +39,10 @@ _EXTENSION_ERRORS: tuple[type[Exception], ...] = (x509.ExtensionNotFound, *CERT_
 
 class TrustStoreError(ExamGateError):
     code = "E_TRUST_STORE_INVALID"
-    remedy = "point reader.csca_dir at a readable folder of CSCA certificates (PEM/DER) or ICAO master lists"
+    remedy = (
+        "point reader.csca_dir at a trust store folder built with `examgate trust import FILE --store DIR "
+        "--signer-ca PEM` (see docs/chip.md, Trust store)"
+    )
 
 
 class _CertificateSet(core.SetOf):  # type: ignore[misc]
@@ -48,21 +59,26 @@ class CscaMasterList(core.Sequence):  # type: ignore[misc]
 class MasterListInfo:
     path: str
     certificates: int
-    signer_verified: bool  # the list's signature and its signer's certificate check out against a CSCA in it
+    signer_verified: bool  # the list's CMS signature verifies and its signer chains to a pinned signer CA
+    signer_subject: str | None = None  # the master list signer's certificate subject, when one verified
 
 
 @dataclass
 class TrustStore:
-    """CSCA certificates indexed by subject DN and subject key identifier."""
+    """CSCA certificates indexed by subject DN and subject key identifier, plus the CRLs their issuers published."""
 
     certificates: list[x509.Certificate] = field(default_factory=list)
     folder: Path | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (file, why it was skipped)
     master_lists: list[MasterListInfo] = field(default_factory=list)
+    crls: list[x509.CertificateRevocationList] = field(default_factory=list)
+    manifest_found: bool = False
 
     @classmethod
-    def from_certificates(cls, certificates: Iterable[x509.Certificate]) -> TrustStore:
-        return cls(certificates=_dedupe(certificates))
+    def from_certificates(
+        cls, certificates: Iterable[x509.Certificate], crls: Sequence[x509.CertificateRevocationList] = ()
+    ) -> TrustStore:
+        return cls(certificates=_dedupe(certificates), crls=list(crls))
 
     @classmethod
     def load(cls, folder: str | Path) -> TrustStore:
@@ -71,29 +87,80 @@ class TrustStore:
         return store
 
     def reload(self) -> None:
-        """Read the folder again (the operator dropped in new certificates or a new master list)."""
+        """Read the manifest again (the operator imported or removed something) and load exactly what it lists."""
         if self.folder is None:
             raise TrustStoreError("this trust store was not loaded from a folder, so it cannot be reloaded")
         if not self.folder.is_dir():
             raise TrustStoreError(f"trust store folder {self.folder} does not exist or is not a folder")
+        manifest = read_manifest(self.folder)
+        self.manifest_found = manifest is not None
         certificates: list[x509.Certificate] = []
+        crls: list[x509.CertificateRevocationList] = []
         problems: list[tuple[str, str]] = []
-        master_lists: list[MasterListInfo] = []
+        listed: set[str] = {MANIFEST_NAME}
+        entries = manifest or {}
+        for entry in entries.get("cscas", []):
+            listed.add(entry["file"])
+            data = self._listed_file(entry, problems)
+            if data is not None:
+                try:
+                    certificates.append(x509.load_der_x509_certificate(data))
+                except CERT_ERRORS as exc:
+                    problems.append((entry["file"], f"not a DER certificate: {exc}"))
+        for entry in entries.get("crls", []):
+            listed.add(entry["file"])
+            data = self._listed_file(entry, problems)
+            if data is not None:
+                try:
+                    crls.append(x509.load_der_x509_crl(data))
+                except CERT_ERRORS as exc:
+                    problems.append((entry["file"], f"not a DER CRL: {exc}"))
+        for entry in entries.get("signer_cas", []):
+            listed.add(entry["file"])
         for path in sorted(p for p in self.folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            try:
-                data = _read(path)
-                found, info = _parse_file(path, data)
-            except TrustStoreError as exc:
-                problems.append((str(path), exc.message))
-                log.warning("trust store: skipped %s: %s", path, exc.message)
-                continue
-            certificates.extend(found)
-            if info is not None:
-                master_lists.append(info)
+            name = path.relative_to(self.folder).as_posix()
+            if name not in listed:
+                why = "not listed in manifest.json: ignored (import it with `examgate trust import`)"
+                problems.append((name, why))
+                log.warning("trust store: %s %s", name, why)
+        if manifest is None:
+            log.warning(
+                "trust store: %s has no %s, so no CSCA is trusted; build it with `examgate trust import`",
+                self.folder,
+                MANIFEST_NAME,
+            )
         self.certificates = _dedupe(certificates)
+        self.crls = crls
         self.problems = problems
-        self.master_lists = master_lists
-        log.info("trust store: %d CSCA certificates from %s", len(self.certificates), self.folder)
+        log.info("trust store: %d CSCA certificates, %d CRLs from %s", len(self.certificates), len(crls), self.folder)
+
+    def _listed_file(self, entry: dict[str, str], problems: list[tuple[str, str]]) -> bytes | None:
+        assert self.folder is not None
+        try:
+            data = _read(self.folder / entry["file"])
+        except TrustStoreError as exc:
+            problems.append((entry["file"], exc.message))
+            log.warning("trust store: listed file %s skipped: %s", entry["file"], exc.message)
+            return None
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            why = "content does not match the SHA-256 in manifest.json: ignored"
+            problems.append((entry["file"], why))
+            log.warning("trust store: %s %s", entry["file"], why)
+            return None
+        return data
+
+    def countries(self) -> set[str]:
+        """ISO 3166 alpha-2 country codes of the CSCAs (upper case)."""
+        return {c for c in (certificate_country(cert) for cert in self.certificates) if c}
+
+    def is_revoked(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+        """Whether a CRL from ``issuer`` (signature checked at import) lists ``cert``'s serial number."""
+        for crl in self.crls:
+            if _name_key(crl.issuer) != _name_key(issuer.subject):
+                continue
+            if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+                return True
+        return False
 
     def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
         """CSCA certificates that may have issued ``cert``: same DN as its issuer, and the same key identifier
@@ -123,21 +190,49 @@ def _read(path: Path) -> bytes:
         raise TrustStoreError(f"cannot read: {exc.strerror}") from exc
 
 
-def _parse_file(path: Path, data: bytes) -> tuple[list[x509.Certificate], MasterListInfo | None]:
-    if b"-----BEGIN CERTIFICATE-----" in data:
-        try:
-            return x509.load_pem_x509_certificates(data), None
-        except CERT_ERRORS as exc:
-            raise TrustStoreError(f"PEM certificate does not parse: {exc}") from exc
+def read_manifest(folder: Path) -> dict[str, list[dict[str, str]]] | None:
+    """The store's manifest, or None when the folder has none."""
+    path = folder / MANIFEST_NAME
+    if not path.exists():
+        return None
     try:
-        return [x509.load_der_x509_certificate(data)], None
+        data = json.loads(_read(path))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TrustStoreError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        raise TrustStoreError(f"{path} is not an ExamGate trust manifest (version {MANIFEST_VERSION})")
+    out: dict[str, list[dict[str, str]]] = {}
+    for key in ("cscas", "crls", "signer_cas"):
+        entries = data.get(key, [])
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str) for e in entries
+        ):
+            raise TrustStoreError(f"{path}: {key} must be a list of objects with file and sha256")
+        for entry in entries:
+            if entry["file"].startswith("/") or ".." in Path(entry["file"]).parts:
+                raise TrustStoreError(f"{path}: {key} names {entry['file']!r}, outside the store")
+        out[key] = entries
+    return out
+
+
+def sha256_hex(cert: x509.Certificate) -> str:
+    """The certificate's fingerprint (SHA-256 over its DER), lower-case hex: the id ``trust remove`` takes."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def certificate_country(cert: x509.Certificate) -> str | None:
+    try:
+        values = cert.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
     except CERT_ERRORS:
-        pass
-    return parse_master_list(data, str(path))
+        return None
+    return str(values[0].value).upper() if values else None
 
 
-def parse_master_list(data: bytes, name: str = "<memory>") -> tuple[list[x509.Certificate], MasterListInfo]:
-    """Certificates of a CSCA master list, and whether its signature verifies against a CSCA it contains."""
+def parse_master_list(
+    data: bytes, name: str = "<memory>", signer_cas: Sequence[x509.Certificate] = ()
+) -> tuple[list[x509.Certificate], MasterListInfo]:
+    """Certificates of a CSCA master list, and whether its CMS signature verifies under a signer certificate that
+    chains to one of ``signer_cas`` (never to a CSCA inside the same list: a forger can put their own there)."""
     try:
         info = cms.ContentInfo.load(data, strict=True)
         if info["content_type"].native != "signed_data":
@@ -160,14 +255,22 @@ def parse_master_list(data: bytes, name: str = "<memory>") -> tuple[list[x509.Ce
             certificates.append(x509.load_der_x509_certificate(der))
         except CERT_ERRORS as exc:
             log.warning("trust store: %s: skipped one certificate in the master list: %s", name, exc)
-    verified = _verify_master_list_signer(signer_infos, signer_certs, econtent, certificates)
-    return certificates, MasterListInfo(name, len(certificates), verified)
+    signer = _verify_master_list_signer(signer_infos, signer_certs, econtent, signer_cas)
+    return certificates, MasterListInfo(
+        name, len(certificates), signer is not None, None if signer is None else signer.subject.rfc4514_string()
+    )
 
 
 def _verify_master_list_signer(
-    signer_infos: list[cms.SignerInfo], signer_ders: list[bytes], econtent: bytes, cscas: list[x509.Certificate]
-) -> bool:
-    inside = TrustStore.from_certificates(cscas)
+    signer_infos: list[cms.SignerInfo],
+    signer_ders: list[bytes],
+    econtent: bytes,
+    signer_cas: Sequence[x509.Certificate],
+) -> x509.Certificate | None:
+    """The list's signer certificate when the CMS signature verifies under it and it is (or was issued by) a pinned
+    signer CA; None otherwise."""
+    pinned = TrustStore.from_certificates(signer_cas)
+    pinned_der = {c.public_bytes(serialization.Encoding.DER) for c in pinned.certificates}
     for der in signer_ders:
         try:
             signer = x509.load_der_x509_certificate(der)
@@ -176,16 +279,50 @@ def _verify_master_list_signer(
             continue
         for info in signer_infos:
             try:
-                verify_signer_info(info, econtent, signer)
+                verify_signer_info(info, econtent, signer, CSCA_MASTER_LIST_OID)
             except _SIGNER_ERRORS:
                 continue
-            for csca in inside.issuers_of(signer):
+            if der in pinned_der:
+                return signer
+            for ca in pinned.issuers_of(signer):
                 try:
-                    verify_issued_by(signer, csca)
+                    verify_issued_by(signer, ca)
                 except (InvalidSignature, UnsupportedAlgorithm):
                     continue
-                return True
-    return False
+                return signer
+    return None
+
+
+def verify_crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> None:
+    """Check the CRL's signature with ``issuer``'s key; raises ``InvalidSignature`` or ``UnsupportedAlgorithm``."""
+    try:
+        params = crl.signature_algorithm_parameters
+        hash_algorithm = crl.signature_hash_algorithm
+        signature, tbs = crl.signature, crl.tbs_certlist_bytes
+    except CERT_ERRORS as exc:
+        raise UnsupportedAlgorithm(f"cannot check this CRL signature: {exc}") from exc
+    if isinstance(params, ec.ECDSA):
+        if not isinstance(params.algorithm, hashes.HashAlgorithm):
+            raise UnsupportedAlgorithm("prehashed ECDSA CRL signature")
+        verify_ecdsa(issuer, signature, tbs, params.algorithm.name)
+        return
+    try:
+        public_key = issuer.public_key()
+    except CERT_ERRORS as exc:
+        raise UnsupportedAlgorithm(f"issuer key is not usable: {exc}") from exc
+    if isinstance(public_key, rsa.RSAPublicKey) and isinstance(params, padding.PKCS1v15 | padding.PSS):
+        if hash_algorithm is None:
+            raise UnsupportedAlgorithm("RSA CRL signature without a hash algorithm")
+        try:
+            public_key.verify(signature, tbs, params, hash_algorithm)
+        except (ValueError, TypeError) as exc:
+            raise InvalidSignature(f"malformed CRL signature: {exc}") from exc
+        return
+    raise InvalidSignature("the issuer's key type does not match the CRL's signature algorithm")
+
+
+def crl_next_update(crl: x509.CertificateRevocationList) -> dt.datetime | None:
+    return crl.next_update_utc
 
 
 def verify_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge.identity import chip_cli
+from edge.identity import chip_cli, trust_admin
 from edge.identity.emrtd.errors import (
     AccessDeniedError,
     CardRemovedError,
@@ -64,8 +64,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     build_identity(**common, out_path=folder / "bac.json", pace=None)  # type: ignore[arg-type]
     second = {**common, "full_name": "Lê Văn Bình", "personal_id": "079201004321", "sex": "M"}
     build_identity(**second, out_path=folder / "second.json")  # type: ignore[arg-type]
-    (folder / "csca").mkdir()
-    (folder / "csca" / "csca.pem").write_text(document["csca_certificate_pem"])
+    (folder / "csca.pem").write_text(document["csca_certificate_pem"])
+    trust_admin.import_file(folder / "csca", folder / "csca.pem", [])  # the reader trusts only the manifest
     (folder / "broken.json").write_text('{"format": "something-else"}')
     return {
         "pace": folder / "pace.json",

@@ -18,6 +18,7 @@ from PIL import Image
 
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey, CardReader, CardTap
+from edge.identity import trust_admin
 from edge.identity.emrtd.errors import AccessDeniedError, CardRemovedError, ChipTimeoutError, MalformedResponseError
 from edge.identity.reader import NoCardError, Pn532CardReader
 from edge.identity.trust_store import TrustStore
@@ -56,8 +57,8 @@ def identity_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     document = build_identity(**common, out_path=folder / "pace.json")  # type: ignore[arg-type]
     build_identity(**common, out_path=folder / "bac.json", pace=None)  # type: ignore[arg-type]
-    (folder / "csca").mkdir()
-    (folder / "csca" / "csca.pem").write_text(document["csca_certificate_pem"])
+    (folder / "csca.pem").write_text(document["csca_certificate_pem"])
+    trust_admin.import_file(folder / "csca", folder / "csca.pem", [])  # the reader trusts only the manifest
     return {
         "pace": folder / "pace.json",
         "bac": folder / "bac.json",
@@ -68,7 +69,7 @@ def identity_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def trust(identity_files: dict[str, Path]) -> TrustStore:
-    pem = (identity_files["csca"] / "csca.pem").read_bytes()
+    pem = (identity_files["csca"].parent / "csca.pem").read_bytes()
     return TrustStore.from_certificates([x509.load_pem_x509_certificate(pem)])
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from edge.identity import lds_build
+from edge.identity import lds_build, trust_admin
 from edge.identity.passive_auth import verify_passive
 from edge.identity.sod import parse_sod
 from edge.identity.trust_store import TrustStore, TrustStoreError, parse_master_list
@@ -22,21 +22,25 @@ def _master_list(cscas: list[lds_build.TestPki], signer_csca: lds_build.TestPki)
 
 def test_folder_with_pem_der_and_master_list(tmp_path: Path, dev_dgs: dict[int, bytes]) -> None:
     vn, de, fr, xx = (lds_build.make_test_pki(country=c) for c in ("VN", "DE", "FR", "XX"))
+    store = tmp_path / "store"
     (tmp_path / "vn.pem").write_bytes(vn.csca_pem)
     (tmp_path / "de.cer").write_bytes(de.csca_cert.public_bytes(serialization.Encoding.DER))
     ml, _ = _master_list([fr, xx, vn], signer_csca=fr)
-    (tmp_path / "lists").mkdir()
-    (tmp_path / "lists" / "bsi.ml").write_bytes(ml)
-    (tmp_path / "README.txt").write_text("not a certificate")
-    store = TrustStore.load(tmp_path)
-    assert len(store) == 4  # VN appears twice, kept once
-    assert [Path(p).name for p, _ in store.problems] == ["README.txt"]
-    assert len(store.master_lists) == 1
-    assert store.master_lists[0].certificates == 3
-    assert store.master_lists[0].signer_verified
+    (tmp_path / "bsi.ml").write_bytes(ml)
+    (tmp_path / "fr.pem").write_bytes(fr.csca_pem)
+    trust_admin.import_file(store, tmp_path / "vn.pem", [])
+    trust_admin.import_file(store, tmp_path / "de.cer", [])
+    trust_admin.import_file(store, tmp_path / "bsi.ml", [tmp_path / "fr.pem"])
+    (store / "README.txt").write_text("not a certificate")
+    store_loaded = TrustStore.load(store)
+    assert len(store_loaded) == 4  # VN appears twice, kept once
+    assert [Path(p).name for p, _ in store_loaded.problems] == ["README.txt"]
+    _, info = parse_master_list(ml, "bsi.ml", [fr.csca_cert])
+    assert info.certificates == 3
+    assert info.signer_verified
     for pki in (vn, de, fr, xx):
         sod = parse_sod(lds_build.build_sod(dev_dgs, pki))
-        assert verify_passive(sod, dev_dgs, store, NOW).status == "valid"
+        assert verify_passive(sod, dev_dgs, store_loaded, NOW).status == "valid"
 
 
 def test_master_list_signer_not_in_list(tmp_path: Path) -> None:
@@ -45,6 +49,10 @@ def test_master_list_signer_not_in_list(tmp_path: Path) -> None:
     certs, info = parse_master_list(ml)
     assert len(certs) == 1
     assert not info.signer_verified
+    # a self-consistent list (signer under a CSCA in the same list) is not verified either: nothing is pinned
+    own, _ = _master_list([fr], signer_csca=fr)
+    assert not parse_master_list(own)[1].signer_verified
+    assert parse_master_list(own, signer_cas=[fr.csca_cert])[1].signer_verified
 
 
 def test_reload_picks_up_new_certificates(tmp_path: Path, dev_dgs: dict[int, bytes]) -> None:
@@ -52,10 +60,11 @@ def test_reload_picks_up_new_certificates(tmp_path: Path, dev_dgs: dict[int, byt
     store = TrustStore.load(tmp_path)
     sod = parse_sod(lds_build.build_sod(dev_dgs, pki))
     assert verify_passive(sod, dev_dgs, store, NOW).status == "no_trust_anchor"
-    (tmp_path / "vn.pem").write_bytes(pki.csca_pem)
+    (tmp_path.parent / f"{tmp_path.name}-vn.pem").write_bytes(pki.csca_pem)
+    trust_admin.import_file(tmp_path, tmp_path.parent / f"{tmp_path.name}-vn.pem", [])
     store.reload()
     assert verify_passive(sod, dev_dgs, store, NOW).status == "valid"
-    (tmp_path / "vn.pem").unlink()
+    trust_admin.remove(tmp_path, trust_admin.list_entries(tmp_path)[0]["sha256"])
     store.reload()
     assert len(store) == 0
 
@@ -63,18 +72,21 @@ def test_reload_picks_up_new_certificates(tmp_path: Path, dev_dgs: dict[int, byt
 def test_pem_bundle(tmp_path: Path) -> None:
     a, b = lds_build.make_test_pki(country="AA"), lds_build.make_test_pki(country="BB")
     (tmp_path / "bundle.pem").write_bytes(a.csca_pem + b"\n" + b.csca_pem)
-    assert len(TrustStore.load(tmp_path)) == 2
+    trust_admin.import_file(tmp_path / "store", tmp_path / "bundle.pem", [])
+    assert len(TrustStore.load(tmp_path / "store")) == 2
 
 
 def test_broken_files_are_reported_not_fatal(tmp_path: Path) -> None:
     pki = lds_build.make_test_pki()
     (tmp_path / "ok.pem").write_bytes(pki.csca_pem)
-    (tmp_path / "broken.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-    (tmp_path / "garbage.der").write_bytes(b"\x30\x82\xff\xff\x00")
-    (tmp_path / "signed-other.p7").write_bytes(
+    trust_admin.import_file(tmp_path / "store", tmp_path / "ok.pem", [])
+    folder = tmp_path / "store"
+    (folder / "broken.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    (folder / "garbage.der").write_bytes(b"\x30\x82\xff\xff\x00")
+    (folder / "signed-other.p7").write_bytes(
         lds_build.build_signed_data("1.2.3.4", b"\x04\x00", pki.ds_key, pki.ds_cert)
     )
-    store = TrustStore.load(tmp_path)
+    store = TrustStore.load(folder)
     assert len(store) == 1
     assert sorted(Path(p).name for p, _ in store.problems) == ["broken.pem", "garbage.der", "signed-other.p7"]
 
