@@ -133,6 +133,8 @@ class TrustStore:
         self.crls = crls
         self.problems = problems
         log.info("trust store: %d CSCA certificates, %d CRLs from %s", len(self.certificates), len(crls), self.folder)
+        if "VN" not in self.countries():
+            log.warning("trust store %s: no CSCA for VNM: every candidate goes to review", self.folder)
 
     def _listed_file(self, entry: dict[str, str], problems: list[tuple[str, str]]) -> bytes | None:
         assert self.folder is not None

@@ -13,7 +13,7 @@ from edge.selftest.model import CheckResult, SelftestContext, failed
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-_MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
+_MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "warn": "WARN"}
 
 
 def _config_failure(err: ConfigError) -> CheckResult:
@@ -36,10 +36,12 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         width = max(len(r.name) for r in results)
         for r in results:
             print(f"{_MARK[r.status]}  {r.name:<{width}}  {r.detail}  [{r.elapsed_ms:.0f} ms]")
-            if r.status == "fail" and r.remedy:
+            if r.status in ("fail", "warn") and r.remedy:
                 print(f"      {'':<{width}}  remedy: {r.remedy}")
         fails = sum(r.status == "fail" for r in results)
-        print(f"{len(results)} checks: {fails} failed" if fails else f"{len(results)} checks: all passed or skipped")
+        warns = sum(r.status == "warn" for r in results)
+        summary = f"{len(results)} checks: {fails} failed" if fails else f"{len(results)} checks: all passed or skipped"
+        print(f"{summary}, {warns} warning(s) to act on" if warns else summary)
     return EXIT_CHECK_FAILED if any(r.status == "fail" for r in results) else EXIT_OK
 
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from edge.config import AppConfig
 
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "fail", "skip", "warn"]  # warn: works, but an operator must act (not a pass)
 CommandRunner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 
 
@@ -58,3 +58,7 @@ def failed(name: str, detail: str, remedy: str) -> CheckResult:
 
 def skipped(name: str, detail: str, remedy: str = "") -> CheckResult:
     return CheckResult(name, "skip", detail, remedy)
+
+
+def warned(name: str, detail: str, remedy: str) -> CheckResult:
+    return CheckResult(name, "warn", detail, remedy)

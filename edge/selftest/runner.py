@@ -18,6 +18,7 @@ from edge.selftest.checks_system import (
     check_store,
     check_temperature,
 )
+from edge.selftest.checks_trust import check_trust
 from edge.selftest.model import CheckResult, SelftestContext, failed
 
 log = logging.getLogger("examgate.selftest")
@@ -32,6 +33,7 @@ CHECKS: tuple[Check, ...] = (
     ("models", check_models),
     ("camera", check_camera),
     ("reader", check_reader),
+    ("csca", check_trust),
     ("turnstile", check_turnstile),
     ("broker", check_broker),
     ("temperature", check_temperature),

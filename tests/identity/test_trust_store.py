@@ -278,10 +278,10 @@ def _ds(vn: lds_build.TestPki, *, ca: bool, digital_signature: bool) -> lds_buil
             critical=True,
         )
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(vn.csca_key.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(vn.csca_key.public_key()),
             critical=False,
         )
-        .sign(vn.csca_key, hashes.SHA256())  # type: ignore[arg-type]
+        .sign(vn.csca_key, hashes.SHA256())
     )
     return lds_build.TestPki(vn.csca_key, vn.csca_cert, key, cert)
 
@@ -304,7 +304,8 @@ def _with_signing_time(sod_bytes: bytes, pki: lds_build.TestPki, when: dt.dateti
         cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": when})]}),
     ]
     signed_attrs = cms.CMSAttributes(attrs)
-    signature = pki.ds_key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg, union-attr]
+    assert isinstance(pki.ds_key, ec.EllipticCurvePrivateKey)
+    signature = pki.ds_key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
     signer["signed_attrs"] = signed_attrs
     signer["signature"] = signature
     return tlv.encode(0x77, info.dump(force=True))
