@@ -228,7 +228,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     read.add_argument("--birth-date", help="MRZ date of birth, YYMMDD")
     read.add_argument("--expiry-date", help="MRZ date of expiry, YYMMDD")
     read.add_argument("--face-out", type=Path, help="write the chip's face image (JPEG/JPEG 2000) here")
-    read.add_argument("--csca", type=Path, help="CSCA trust store folder (PEM/DER certificates, master lists)")
+    read.add_argument("--csca", type=Path, help="CSCA trust store folder built with `examgate trust import`")
     read.add_argument("--wait-s", type=positive_float, default=5.0, help="how long to wait for a card (default 5)")
     read.add_argument(
         "--read-timeout-s", type=positive_float, default=15.0, help="bound on the whole read (default 15)"
