@@ -250,14 +250,16 @@ def _load_manifest(store: Path) -> dict[str, Any]:
 def _commit(store: Path, manifest: dict[str, Any], new_files: dict[str, bytes], drop: set[str]) -> None:
     """Write the new store to a temporary sibling folder, then rename it into place."""
     store = store.absolute()
+    if store.exists() and not store.is_dir():
+        raise TrustStoreError(f"trust store {store} exists and is not a folder")
     store.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{store.name}.new-", dir=store.parent))
     try:
-        keep = {e["file"] for key in ("signer_cas", "cscas", "crls") for e in manifest[key]}
-        for rel in sorted(keep - drop - set(new_files)):
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(store / rel, target)
+        if store.exists():
+            # everything else in the folder stays as it was (loose files too: ignored by the reader, not deleted)
+            shutil.copytree(store, staging, symlinks=True, dirs_exist_ok=True)
+        for rel in drop:
+            (staging / rel).unlink(missing_ok=True)
         for rel, data in new_files.items():
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)

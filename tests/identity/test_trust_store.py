@@ -320,3 +320,14 @@ def test_ds_validity_at_signing_time(vn: lds_build.TestPki) -> None:
     result = verify_passive(before_ds, _dgs(), trust, NOW)
     assert (result.status, result.failed_check) == ("invalid", "ds_certificate")
     assert "signed" in result.details
+
+
+def test_import_keeps_other_files_and_replaces_the_folder_whole(tmp_path: Path, vn: lds_build.TestPki) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "notes.txt").write_text("operator's notes")
+    trust_admin.import_file(store, _pem(tmp_path, "vn.pem", vn.csca_cert), [])
+    assert (store / "notes.txt").read_text() == "operator's notes"  # kept, and still not trusted
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store", "vn.pem"]  # no temporary folder left behind
+    trust_admin.remove(store, sha256_hex(vn.csca_cert))
+    assert not list((store / "csca").iterdir())
