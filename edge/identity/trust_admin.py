@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import json
 import os
@@ -186,6 +187,14 @@ def _from_master_list(data: bytes, name: str, signer_cas: list[x509.Certificate]
         raise TrustSignatureError(f"{name}: the master list's CMS signature does not verify")
     if not certs:
         raise TrustFormatError(f"{name}: the master list holds no certificate")
+    now = dt.datetime.now(dt.UTC)
+    signers = [c for c in _embedded_signers(data) if c.subject.rfc4514_string() == info.signer_subject]
+    if signers and not any(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in signers):
+        signer = signers[0]
+        raise TrustSignerError(
+            f"{name}: the list's signer certificate is valid {signer.not_valid_before_utc:%Y-%m-%d} to "
+            f"{signer.not_valid_after_utc:%Y-%m-%d}, not now: fetch the publisher's current master list"
+        )
     return [_Candidate(c, {"file": name, "kind": "master_list", "signer": info.signer_subject}) for c in certs]
 
 

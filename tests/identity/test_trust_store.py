@@ -331,3 +331,18 @@ def test_import_keeps_other_files_and_replaces_the_folder_whole(tmp_path: Path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store", "vn.pem"]  # no temporary folder left behind
     trust_admin.remove(store, sha256_hex(vn.csca_cert))
     assert not list((store / "csca").iterdir())
+
+
+def test_master_list_with_an_expired_signer_is_refused(tmp_path: Path, publisher: lds_build.TestPki) -> None:
+    signer = lds_build.make_test_pki(
+        csca=(publisher.csca_key, publisher.csca_cert),
+        ds_not_before=NOW - dt.timedelta(days=900),
+        ds_not_after=NOW - dt.timedelta(days=1),
+    )
+    ml = tmp_path / "old.ml"
+    ml.write_bytes(lds_build.build_master_list([publisher.csca_cert], signer.ds_key, signer.ds_cert))
+    with pytest.raises(trust_admin.TrustImportError) as info:
+        trust_admin.import_file(tmp_path / "store", ml, [_pem(tmp_path, "de.pem", publisher.csca_cert)])
+    assert info.value.code == "E_TRUST_SIGNER_UNTRUSTED"
+    assert "not now" in info.value.message
+    assert not (tmp_path / "store").exists()
