@@ -1,16 +1,92 @@
-"""Cross-cutting guards: body size limit and security headers (pure ASGI middleware), token files."""
+"""Guards: who may call a route (account roles, CSRF, kiosk and scrape tokens), the body size limit and security
+headers (pure ASGI middleware), token files."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI reads the guard aliases below at definition time.
 
 import hmac
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
+from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from edge.api.accounts import Principal
+from edge.api.context import api_context
 from edge.api.errors import token_file_error
 
 MIN_TOKEN_CHARS = 24
+SESSION_COOKIE = "eg_session"
+KIOSK_COOKIE = "eg_kiosk"
+CSRF_HEADER = "X-CSRF-Token"
+
+STAFF = frozenset({"proctor", "technician", "viewer"})
+PROCTOR = frozenset({"proctor"})
+TECHNICIAN = frozenset({"technician", "proctor"})
+
+
+class RefusedError(Exception):
+    """Raised by guards; turned into 401/403 JSON for the API, a redirect to the login page for screens."""
+
+    def __init__(self, status: int, code: str, message: str, html: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.html = html
+
+
+def principal_of(request: Request) -> Principal | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 128:
+        return None
+    return api_context(request).accounts.session(token)
+
+
+def guard(roles: frozenset[str], *, html: bool = False, csrf: bool = False) -> Callable[[Request], Principal]:
+    def check(request: Request) -> Principal:
+        who = principal_of(request)
+        if who is None:
+            raise RefusedError(401, "E_API_LOGIN_REQUIRED", "log in first", html)
+        if who.role not in roles:
+            raise RefusedError(403, "E_API_FORBIDDEN", f"role {who.role} may not do this", html)
+        if csrf:
+            if not same_secret(request.headers.get(CSRF_HEADER), who.csrf_token):
+                raise RefusedError(403, "E_API_CSRF", f"missing or wrong {CSRF_HEADER} header", html)
+            if not request.headers.get("content-type", "").startswith("application/json"):
+                raise RefusedError(415, "E_API_JSON_REQUIRED", "send the body as application/json", html)
+        return who
+
+    return check
+
+
+def kiosk_guard(request: Request) -> Principal:
+    kiosk_token = api_context(request).kiosk_token
+    if kiosk_token is not None and same_secret(request.cookies.get(KIOSK_COOKIE), kiosk_token):
+        return Principal("kiosk", "kiosk")
+    who = principal_of(request)
+    if who is None:
+        raise RefusedError(401, "E_API_LOGIN_REQUIRED", "open the kiosk with its token, or log in", True)
+    return who
+
+
+def metrics_guard(request: Request) -> Principal:
+    metrics_token = api_context(request).metrics_token
+    auth = request.headers.get("authorization", "")
+    if metrics_token is not None and auth.startswith("Bearer ") and same_secret(auth[7:], metrics_token):
+        return Principal("metrics", "metrics")
+    return guard(TECHNICIAN)(request)
+
+
+Staff = Annotated[Principal, Depends(guard(STAFF))]
+StaffPage = Annotated[Principal, Depends(guard(STAFF, html=True))]
+ProctorPage = Annotated[Principal, Depends(guard(PROCTOR, html=True))]
+ProctorImages = Annotated[Principal, Depends(guard(PROCTOR))]
+ProctorWrite = Annotated[Principal, Depends(guard(PROCTOR, csrf=True))]
+StaffWrite = Annotated[Principal, Depends(guard(STAFF, csrf=True))]
+Kiosk = Annotated[Principal, Depends(kiosk_guard)]
+MetricsReader = Annotated[Principal, Depends(metrics_guard)]
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (
