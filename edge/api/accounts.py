@@ -159,54 +159,64 @@ class AccountStore:
         return User(str(u), str(r), bool(d)), str(h)  # type: ignore[arg-type]  # CHECK constraint
 
     # --------------------------------------------------------------- login
-    def _lockout(self, username: str, now: float, settings: ApiSettings) -> float:
+    # Limits (docs/api.md): an account locks after `login_max_failures` failures within `login_window_s`, for
+    # `login_lockout_s` doubling per further failure, never longer than `login_lockout_max_s`; an address is refused
+    # after `login_remote_max_failures` failures within the window. Refused attempts are not recorded, so one
+    # address can spend at most `login_remote_max_failures` failures per window: it can lock a few accounts for a
+    # bounded time, never every account for the window.
+    def _lockout(self, c: sqlite3.Connection, username: str, now: float, settings: ApiSettings) -> float:
         """Seconds the account stays locked (0 when it may try)."""
         since = iso(now - settings.login_window_s)
-        last_ok = self._read("SELECT MAX(at) FROM login_attempts WHERE username = ? AND ok = 1", (username,))
-        if last_ok and last_ok[0][0] is not None and str(last_ok[0][0]) > since:
-            since = str(last_ok[0][0])
-        rows = self._read(
+        last_ok = c.execute("SELECT MAX(at) FROM login_attempts WHERE username = ? AND ok = 1", (username,)).fetchone()
+        if last_ok and last_ok[0] is not None and str(last_ok[0]) > since:
+            since = str(last_ok[0])
+        row = c.execute(
             "SELECT COUNT(*), MAX(at) FROM login_attempts WHERE username = ? AND ok = 0 AND at > ?", (username, since)
-        )
-        failures = int(str(rows[0][0]))
-        if failures < settings.login_max_failures or rows[0][1] is None:
+        ).fetchone()
+        failures = int(row[0])
+        if failures < settings.login_max_failures or row[1] is None:
             return 0.0
         lock_s = min(
             settings.login_lockout_s * 2.0 ** (failures - settings.login_max_failures), settings.login_lockout_max_s
         )
-        return max(0.0, epoch(str(rows[0][1])) + lock_s - now)
+        return max(0.0, epoch(str(row[1])) + lock_s - now)
 
-    def _remote_throttle(self, remote: str, now: float, settings: ApiSettings) -> float:
-        rows = self._read(
+    def _remote_throttle(self, c: sqlite3.Connection, remote: str, now: float, settings: ApiSettings) -> float:
+        row = c.execute(
             "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE remote = ? AND ok = 0 AND at > ?",
             (remote, iso(now - settings.login_window_s)),
-        )
-        if int(str(rows[0][0])) < settings.login_remote_max_failures or rows[0][1] is None:
+        ).fetchone()
+        if int(row[0]) < settings.login_remote_max_failures or row[1] is None:
             return 0.0
-        return max(1.0, epoch(str(rows[0][1])) + settings.login_window_s - now)
+        return max(1.0, epoch(str(row[1])) + settings.login_window_s - now)
 
     def login(self, username: str, password: str, remote: str, settings: ApiSettings) -> LoginResult:
         """Check a login; on success open a session. Every checked attempt is recorded (throttling survives a
-        restart); attempts refused by a lockout are not checked, so they do not lengthen it."""
+        restart); attempts refused by a lockout are not checked, so they do not lengthen it.
+
+        Check and count are one transaction: the attempt is recorded as a failure *before* the (slow) password
+        check and turned into a success after it, so parallel requests all see each other and the limits hold."""
         now = self.clock()
-        wait_s = max(self._lockout(username, now, settings), self._remote_throttle(remote, now, settings))
-        if wait_s > 0:
-            return LoginResult(None, retry_after_s=wait_s)
+        with self._lock, transaction(self._conn, self.path) as c:
+            wait_s = max(self._lockout(c, username, now, settings), self._remote_throttle(c, remote, now, settings))
+            if wait_s > 0:
+                return LoginResult(None, retry_after_s=wait_s)
+            attempt = c.execute(
+                "INSERT INTO login_attempts (username, at, ok, remote) VALUES (?,?,0,?)",
+                (username[:64], iso(now), remote[:64]),
+            ).lastrowid
         found = self._user(username)
         ok = (
             verify_password(password, found[1] if found else DUMMY_HASH) and found is not None and not found[0].disabled
         )
+        if not ok or found is None:
+            return LoginResult(None)
+        user = found[0]
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        expires = now + settings.session_ttl_s
         with self._lock, transaction(self._conn, self.path) as c:
-            c.execute(
-                "INSERT INTO login_attempts (username, at, ok, remote) VALUES (?,?,?,?)",
-                (username[:64], iso(now), int(ok), remote[:64]),
-            )
-            if not ok or found is None:
-                return LoginResult(None)
-            user = found[0]
-            token = secrets.token_urlsafe(32)
-            csrf = secrets.token_urlsafe(32)
-            expires = now + settings.session_ttl_s
+            c.execute("UPDATE login_attempts SET ok = 1 WHERE rowid = ?", (attempt,))
             c.execute(
                 "INSERT INTO api_sessions (token_hash, username, csrf_token, created_at, expires_at) "
                 "VALUES (?,?,?,?,?)",
