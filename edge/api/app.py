@@ -12,9 +12,11 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.api.accounts import AccountStore
 from edge.api.context import ApiContext
@@ -91,7 +93,38 @@ def create_app(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None)
     return app
 
 
+# Every error answers {code, message, remedy} (docs/api.md), also FastAPI's and Starlette's own refusals.
+HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("E_API_BAD_REQUEST", "send a well-formed JSON document (at most a few levels deep)"),
+    401: ("E_API_LOGIN_REQUIRED", "log in first"),
+    403: ("E_API_FORBIDDEN", "log in with an account whose role may do this"),
+    404: ("E_API_NOT_FOUND", "check the address; docs/api.md lists the routes"),
+    405: ("E_API_METHOD_NOT_ALLOWED", "use the method the Allow header names"),
+    413: ("E_API_BODY_TOO_LARGE", "send a shorter JSON document"),
+    415: ("E_API_JSON_REQUIRED", "send the body as application/json"),
+}
+
+
 def add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        code, remedy = HTTP_CODES.get(exc.status_code, (f"E_API_HTTP_{exc.status_code}", "see the message"))
+        message = exc.detail if isinstance(exc.detail, str) else code
+        return problem(exc.status_code, code, message, remedy, headers=dict(exc.headers or {}) or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
+        parts = []
+        for error in exc.errors()[:5]:
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+            parts.append(f"{where}: {error.get('msg', 'invalid')}")
+        return problem(
+            422,
+            "E_API_INVALID_REQUEST",
+            "; ".join(parts) or "invalid request",
+            "correct the fields named and send again",
+        )
+
     @app.exception_handler(RefusedError)
     async def refused(request: Request, exc: RefusedError) -> Response:
         if exc.html and exc.status == 401:

@@ -4,6 +4,7 @@ headers (pure ASGI middleware), token files."""
 # No `from __future__ import annotations` here: FastAPI reads the guard aliases below at definition time.
 
 import hmac
+import json
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -120,10 +121,14 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await _plain(send, 400, b"bad Content-Length")
+                    await _problem(
+                        send, 400, "E_API_BAD_REQUEST", "bad Content-Length", "send a decimal Content-Length"
+                    )
                     return
                 if declared > self.max_bytes:
-                    await _plain(send, 413, b"request body too large")
+                    await _problem(
+                        send, 413, "E_API_BODY_TOO_LARGE", f"request body over {self.max_bytes} bytes", SHORTER
+                    )
                     return
         body = bytearray()
         while True:
@@ -132,7 +137,7 @@ class BodyLimit:
                 return
             body += message.get("body", b"")
             if len(body) > self.max_bytes:
-                await _plain(send, 413, b"request body too large")
+                await _problem(send, 413, "E_API_BODY_TOO_LARGE", f"request body over {self.max_bytes} bytes", SHORTER)
                 return
             if not message.get("more_body", False):
                 break
@@ -170,12 +175,17 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
+SHORTER = "send a shorter JSON document (the API takes short requests; api.max_body_bytes sets the limit)"
+
+
+async def _problem(send: Send, status: int, code: str, message: str, remedy: str) -> None:
+    """The API's error shape ({code, message, remedy}), answered before the app sees the request."""
+    body = json.dumps({"code": code, "message": message, "remedy": remedy}).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": body})
