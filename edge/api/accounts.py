@@ -22,6 +22,7 @@ from typing import Literal, get_args
 from edge.api.errors import AccountError, unknown_user, weak_password
 from edge.api.passwords import DUMMY_HASH, hash_password, verify_password
 from edge.api.settings import ApiSettings
+from edge.clock import iso_ms, parse_iso_ms
 from edge.store import audit as audit_chain
 from edge.store.db import connect, store_error, transaction
 
@@ -32,12 +33,12 @@ MIN_PASSWORD_CHARS = 10
 
 
 def iso(epoch_s: float) -> str:
-    moment = dt.datetime.fromtimestamp(epoch_s, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """Epoch seconds (the injectable clock) as the shared millisecond timestamp of ``edge.clock``."""
+    return iso_ms(dt.datetime.fromtimestamp(epoch_s, dt.UTC))
 
 
 def epoch(text: str) -> float:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC).timestamp()
+    return parse_iso_ms(text).timestamp()
 
 
 def token_hash(token: str) -> str:
