@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
+from edge.clock import iso_ms
 from edge.errors import StoreError
 from edge.store.migrations import MIGRATIONS
 
@@ -16,8 +16,8 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 def now_iso() -> str:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    """Now as the store writes it (the one format of ``edge.clock``)."""
+    return iso_ms()
 
 
 def store_error(exc: sqlite3.Error, path: Path) -> StoreError:

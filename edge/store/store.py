@@ -15,17 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from edge.clock import iso_ms, parse_iso_ms
 from edge.errors import StoreError
 from edge.events.models import Event, event_to_json, event_type_of
 from edge.masking import mask_id
 from edge.store import audit as audit_chain
-from edge.store.db import connect, now_iso, store_error, transaction
+from edge.store.db import connect, store_error, transaction
 from edge.store.models import AuditReport, OutboxRow, ReviewRow, RosterDigest, RosterEntry, RosterRow
-
-
-def _iso(value: dt.datetime) -> str:
-    value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 class Store:
@@ -63,7 +59,7 @@ class Store:
             c.execute(
                 "INSERT INTO exam_sessions (session_id, name, exam_date, created_at) VALUES (?,?,?,?) "
                 "ON CONFLICT(session_id) DO NOTHING",
-                (session_id, name, exam_date.isoformat() if exam_date else None, now_iso()),
+                (session_id, name, exam_date.isoformat() if exam_date else None, iso_ms()),
             )
 
     def set_session_status(self, session_id: str, status: Literal["open", "closed"], actor: str) -> bool:
@@ -72,7 +68,7 @@ class Store:
             cur = c.execute("UPDATE exam_sessions SET status = ? WHERE session_id = ?", (status, session_id))
             if cur.rowcount != 1:
                 return False
-            audit_chain.append(c, now_iso(), actor, f"session.{status}", {"session_id": session_id})
+            audit_chain.append(c, iso_ms(), actor, f"session.{status}", {"session_id": session_id})
             return True
 
     def sessions(self) -> list[tuple[str, str, str, int]]:
@@ -93,11 +89,11 @@ class Store:
         with self._lock, transaction(self._conn, self._path) as c:
             c.execute(
                 "INSERT INTO exam_sessions (session_id, created_at) VALUES (?, ?) ON CONFLICT(session_id) DO NOTHING",
-                (session_id, now_iso()),
+                (session_id, iso_ms()),
             )
             if replace:
                 c.execute("DELETE FROM roster WHERE session_id = ?", (session_id,))
-            stamp = now_iso()
+            stamp = iso_ms()
             for row in rows:
                 c.execute(
                     "INSERT INTO roster (session_id, candidate_id, personal_id, full_name, birth_date, photo, "
@@ -183,7 +179,7 @@ class Store:
             cur = c.execute(
                 "INSERT INTO admissions (session_id, candidate_id, gate_id, event_id, admitted_at) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(session_id, candidate_id) DO NOTHING",
-                (session_id, candidate_id, gate_id, event_id, _iso(occurred_at)),
+                (session_id, candidate_id, gate_id, event_id, iso_ms(occurred_at)),
             )
             return cur.rowcount == 1
 
@@ -216,7 +212,7 @@ class Store:
             "INSERT INTO attempts (attempt_id, session_id, candidate_id, id_masked, credential, started_at) "
             "VALUES (?,?,?,?,?,?) ON CONFLICT(attempt_id) DO UPDATE SET session_id = excluded.session_id, "
             "candidate_id = excluded.candidate_id, id_masked = excluded.id_masked",
-            (attempt_id, session_id, candidate_id, id_masked, credential, now_iso()),
+            (attempt_id, session_id, candidate_id, id_masked, credential, iso_ms()),
         )
 
     def record_decision(
@@ -239,7 +235,7 @@ class Store:
     ) -> None:
         """Attempt + decision rows, admission (on pass) or review request (on review), audit row and outbox events:
         one transaction, all or nothing."""
-        stamp = _iso(decision.occurred_at)
+        stamp = iso_ms(decision.occurred_at)
         with self._lock, transaction(self._conn, self._path) as c:
             self._upsert_attempt(c, attempt_id, session_id, candidate_id, id_masked, credential)
             if assisted is not None:
@@ -292,7 +288,7 @@ class Store:
             cur = c.execute(
                 "UPDATE reviews SET status = ?, resolved_by = ?, resolved_reason = ?, resolved_at = ? "
                 "WHERE attempt_id = ? AND status = 'pending'",
-                ("approved" if approved else "denied", operator, reason, now_iso(), attempt_id),
+                ("approved" if approved else "denied", operator, reason, iso_ms(), attempt_id),
             )
             if cur.rowcount != 1:
                 return False
@@ -303,11 +299,11 @@ class Store:
                     c.execute(
                         "INSERT INTO admissions (session_id, candidate_id, gate_id, event_id, admitted_at) "
                         "VALUES (?,?,?,?,?) ON CONFLICT(session_id, candidate_id) DO NOTHING",
-                        (found[0], found[1], getattr(event, "gate_id", ""), event.event_id, now_iso()),
+                        (found[0], found[1], getattr(event, "gate_id", ""), event.event_id, iso_ms()),
                     )
             audit_chain.append(
                 c,
-                now_iso(),
+                iso_ms(),
                 operator,
                 "review.approved" if approved else "review.denied",
                 {"attempt_id": attempt_id, "reason": reason, "event_id": event.event_id},
@@ -343,7 +339,7 @@ class Store:
     # --------------------------------------------------------------- audit
     def audit(self, actor: str, action: str, details: dict[str, object]) -> None:
         with self._lock, transaction(self._conn, self._path) as c:
-            audit_chain.append(c, now_iso(), actor, action, details)
+            audit_chain.append(c, iso_ms(), actor, action, details)
 
     def verify_audit(self) -> AuditReport:
         with self._lock:
@@ -361,13 +357,13 @@ class Store:
     def _enqueue(conn: sqlite3.Connection, event: Event) -> None:
         conn.execute(
             "INSERT INTO outbox (event_id, event_type, payload, created_at) VALUES (?,?,?,?)",
-            (event.event_id, event_type_of(event), event_to_json(event), now_iso()),
+            (event.event_id, event_type_of(event), event_to_json(event), iso_ms()),
         )
 
     def append_event(self, event: Event, actor: str = "lane") -> None:
         """Queue an event for publishing, with its audit row, in one transaction."""
         with self._lock, transaction(self._conn, self._path) as c:
-            audit_chain.append(c, now_iso(), actor, event_type_of(event), {"event_id": event.event_id})
+            audit_chain.append(c, iso_ms(), actor, event_type_of(event), {"event_id": event.event_id})
             self._enqueue(c, event)
 
     def outbox_pending(self, limit: int) -> list[OutboxRow]:
@@ -398,7 +394,7 @@ class Store:
                 raise store_error(exc, self._path) from exc
             try:
                 with transaction(self._conn, self._path) as c:
-                    stamp = now_iso()
+                    stamp = iso_ms()
                     c.executemany(
                         "UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL", [(stamp, s) for s in seqs]
                     )
@@ -419,14 +415,14 @@ class Store:
         rows = self._read("SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL")
         if not rows or rows[0][0] is None:
             return None
-        created = dt.datetime.strptime(str(rows[0][0]), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+        created = parse_iso_ms(str(rows[0][0]))
         return max(0.0, (dt.datetime.now(dt.UTC) - created).total_seconds())
 
     def purge_sent_outbox(self, older_than_days: int) -> int:
         """Delete published events older than the retention period; the audit chain keeps their ids."""
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
         with self._lock, transaction(self._conn, self._path) as c:
-            cur = c.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (_iso(cutoff),))
+            cur = c.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (iso_ms(cutoff),))
             return cur.rowcount
 
     # ------------------------------------------------------------ evidence
@@ -439,7 +435,7 @@ class Store:
                 "INSERT INTO face_evidence (attempt_id, kind, key_id, nonce, ciphertext, created_at, expires_at) "
                 "VALUES (?,?,?,?,?,?,?) ON CONFLICT(attempt_id, kind) DO UPDATE SET key_id = excluded.key_id, "
                 "nonce = excluded.nonce, ciphertext = excluded.ciphertext, expires_at = excluded.expires_at",
-                (attempt_id, kind, key_id, nonce, ciphertext, now_iso(), _iso(expires_at)),
+                (attempt_id, kind, key_id, nonce, ciphertext, iso_ms(), iso_ms(expires_at)),
             )
 
     def load_evidence(self, attempt_id: str, kind: str) -> tuple[str, bytes, bytes] | None:
@@ -459,9 +455,9 @@ class Store:
 
     def purge_expired_evidence(self, now: dt.datetime, actor: str = "retention") -> int:
         with self._lock, transaction(self._conn, self._path) as c:
-            cur = c.execute("DELETE FROM face_evidence WHERE expires_at <= ?", (_iso(now),))
+            cur = c.execute("DELETE FROM face_evidence WHERE expires_at <= ?", (iso_ms(now),))
             if cur.rowcount:
-                audit_chain.append(c, now_iso(), actor, "privacy.purge_expired", {"images": cur.rowcount})
+                audit_chain.append(c, iso_ms(), actor, "privacy.purge_expired", {"images": cur.rowcount})
             return cur.rowcount
 
     def purge_candidate(self, personal_id: str, actor: str) -> dict[str, int]:
@@ -486,7 +482,7 @@ class Store:
             masked = mask_id(personal_id)
             audit_chain.append(
                 c,
-                now_iso(),
+                iso_ms(),
                 actor,
                 "privacy.purge_candidate",
                 {"id_masked": masked, "images": images, "roster_rows": rows},
@@ -504,10 +500,10 @@ class Store:
             cur = c.execute(
                 "INSERT INTO processed_commands (command_id, name, reply, processed_at) VALUES (?,?,?,?) "
                 "ON CONFLICT(command_id) DO NOTHING",
-                (command_id, name, reply, now_iso()),
+                (command_id, name, reply, iso_ms()),
             )
             if cur.rowcount == 1:
-                audit_chain.append(c, now_iso(), actor, f"command.{name}", {"command_id": command_id})
+                audit_chain.append(c, iso_ms(), actor, f"command.{name}", {"command_id": command_id})
             return cur.rowcount == 1
 
 
