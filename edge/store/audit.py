@@ -1,8 +1,9 @@
 """The hash-chained audit log: each row holds SHA-256(previous row's hash + its own content).
 
 Editing a row breaks its hash; deleting a row breaks the next row's link; deleting rows at the tail is caught by the
-``audit_head`` row written in the same transaction. An attacker who can rewrite the whole file can recompute the chain:
-the head hash is therefore also published in the gate's status so the centre holds an anchor.
+``audit_head`` row written in the same transaction; wiping the log and its head (or rolling both back) is caught by
+the decisions, each written with its audit row in one transaction. An attacker who can rewrite the whole file can
+recompute the chain: the head hash is therefore also published in the gate's status so the centre holds an anchor.
 """
 
 from __future__ import annotations
@@ -47,17 +48,37 @@ def append(conn: sqlite3.Connection, occurred_at: str, actor: str, action: str, 
     return digest
 
 
+def _unanchored_decisions(conn: sqlite3.Connection, audited: set[str]) -> list[str]:
+    """The decisions table anchors the chain: every decision was written with its audit row in one transaction, so a
+    decision whose attempt has no ``decision.*`` audit row means the log was truncated (even to zero) or rolled back
+    to an earlier head.
+    """
+    rows = conn.execute("SELECT attempt_id FROM decisions ORDER BY decided_at")
+    missing = [str(e) for (e,) in rows if e not in audited]
+    if not missing:
+        return []
+    return [
+        f"{len(missing)} decision(s) have no audit row (the log was wiped, truncated or rolled back); "
+        f"first: attempt {missing[0]}"
+    ]
+
+
 def verify(conn: sqlite3.Connection, max_problems: int = 20) -> AuditReport:
     started = time.perf_counter()
     problems: list[str] = []
     prev = GENESIS
     expected_seq = 1
     count = 0
+    audited: set[str] = set()
     cursor = conn.execute(
-        "SELECT seq, occurred_at, actor, action, details, prev_hash, row_hash FROM audit_log ORDER BY seq"
+        "SELECT seq, occurred_at, actor, action, details, prev_hash, row_hash, "
+        "CASE WHEN action LIKE 'decision.%' AND json_valid(details) THEN json_extract(details, '$.attempt_id') END "
+        "FROM audit_log ORDER BY seq"
     )
-    for seq, occurred_at, actor, action, details, prev_hash, stored in cursor:
+    for seq, occurred_at, actor, action, details, prev_hash, stored, decided in cursor:
         count += 1
+        if decided is not None:
+            audited.add(str(decided))
         if seq != expected_seq:
             problems.append(f"rows {expected_seq}..{seq - 1} are missing (deleted)")
         if prev_hash != prev:
@@ -74,4 +95,6 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20) -> AuditReport:
             problems.append("audit head is missing")
         elif head is not None and (int(head[0]) != expected_seq - 1 or head[1] != prev):
             problems.append(f"audit head says {head[0]} rows but the log ends at {expected_seq - 1} (tail deleted)")
+    if len(problems) < max_problems:
+        problems.extend(_unanchored_decisions(conn, audited))
     return AuditReport(rows=count, ok=not problems, problems=problems, elapsed_s=time.perf_counter() - started)

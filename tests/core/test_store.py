@@ -235,3 +235,22 @@ def test_marking_sent_keeps_the_durability_setting_for_decisions(store: Store) -
     store.outbox_mark_sent([store.outbox_pending(1)[0].seq])
     assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for the next decision
     assert store.outbox_backlog() == 0
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM audit_log; DELETE FROM audit_head",  # wiped to zero while decisions exist
+        "DELETE FROM audit_log WHERE seq > 1; UPDATE audit_head SET last_seq = 1, "
+        "last_hash = (SELECT row_hash FROM audit_log WHERE seq = 1)",  # rolled back to an earlier head
+    ],
+)
+def test_audit_verify_detects_a_wiped_or_rolled_back_log(store: Store, sql: str) -> None:
+    decide(store, "a1")
+    assert store.verify_audit().ok
+    conn = sqlite3.connect(store.path)
+    conn.executescript(sql)
+    conn.close()
+    report = store.verify_audit()
+    assert not report.ok
+    assert any("decision" in p and "audit" in p for p in report.problems), report.problems
