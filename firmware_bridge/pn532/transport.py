@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import termios
 import time
 from typing import Any, Protocol
 
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 WAKE_UP_PREAMBLE = b"\x55\x55" + b"\x00" * 14
 CMD_DIAGNOSE = 0x00
 _POLL_S = 0.02
+# A link that went away (USB adapter unplugged, pty closed) raises termios.error from tcflush/tcsetattr, which is
+# not an OSError; pyserial's SerialException is one. Both become a typed Pn532Error.
+_LINK_ERRORS = (OSError, termios.error)
 
 
 class SerialPort(Protocol):
@@ -55,7 +59,7 @@ def open_serial(port: str, baud: int, **kwargs: Any) -> SerialPort:
 
     try:
         opened: SerialPort = serial.serial_for_url(port, baudrate=baud, timeout=_POLL_S, **kwargs)
-    except (serial.SerialException, OSError, ValueError) as exc:
+    except (serial.SerialException, *_LINK_ERRORS, ValueError) as exc:
         raise Pn532Error(f"cannot open serial port {port!r}: {exc}") from exc
     return opened
 
@@ -92,14 +96,17 @@ class Pn532Transport:
         return int(self._port.baudrate)
 
     def close(self) -> None:
-        self._port.close()
+        try:
+            self._port.close()
+        except _LINK_ERRORS as exc:  # closing a port whose device is gone
+            log.debug("serial close failed: %s", exc)
 
     # ------------------------------------------------------------------ raw bytes
     def _write(self, data: bytes) -> None:
         try:
             self._port.write(data)
             self._port.flush()
-        except OSError as exc:
+        except _LINK_ERRORS as exc:
             raise Pn532Error(f"serial write failed: {exc}") from exc
         self.bytes_out += len(data)
 
@@ -109,7 +116,7 @@ class Pn532Transport:
             return False
         try:
             chunk = self._port.read(max(1, self._port.in_waiting))
-        except OSError as exc:
+        except _LINK_ERRORS as exc:
             raise Pn532Error(f"serial read failed: {exc}") from exc
         if chunk:
             self.bytes_in += len(chunk)
@@ -120,7 +127,7 @@ class Pn532Transport:
         """Drop everything received so far (stale frames, noise)."""
         try:
             self._port.reset_input_buffer()
-        except OSError as exc:
+        except _LINK_ERRORS as exc:
             raise Pn532Error(f"serial flush failed: {exc}") from exc
         self._decoder.reset()
 
@@ -138,7 +145,7 @@ class Pn532Transport:
         try:
             self._port.flush()
             self._port.baudrate = baud
-        except (OSError, ValueError) as exc:
+        except (*_LINK_ERRORS, ValueError) as exc:
             raise Pn532Error(f"cannot set the serial port to {baud} baud: {exc}") from exc
 
     # ------------------------------------------------------------------ frames
