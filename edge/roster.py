@@ -19,7 +19,7 @@ from edge.store.models import RosterRow
 
 REQUIRED = ("candidate_id", "personal_id", "full_name")
 KNOWN = (*REQUIRED, "birth_date", "photo")
-_PERSONAL_ID = re.compile(r"^\d{12}$")
+_PERSONAL_ID = re.compile(r"^[0-9]{12}$")  # ASCII only: \d also matches full-width digits
 _CANDIDATE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_PHOTO_BYTES = 2_000_000
 _IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG", b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51")
@@ -79,8 +79,9 @@ def parse_roster(path: Path) -> list[RosterRow]:
 
 
 def _text(record: Mapping[str, object], key: str) -> str:
+    """The field as text; a JSON number, list or object is not text and reads as empty (so it is reported)."""
     value = record.get(key)
-    return "" if value is None else str(value).strip()
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _row(line: int, record: Mapping[str, object], base: Path, problems: list[tuple[int, str, str]]) -> RosterRow | None:

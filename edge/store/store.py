@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -22,6 +23,19 @@ from edge.masking import mask_id
 from edge.store import audit as audit_chain
 from edge.store.db import connect, store_error, transaction
 from edge.store.models import AuditReport, OutboxRow, ReviewRow, RosterDigest, RosterEntry, RosterRow
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def check_session_id(session_id: object) -> str:
+    """A session id is 1-64 ASCII letters, digits, '.', '_' or '-' (it names files and MQTT topics)."""
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id) or session_id in (".", ".."):
+        raise StoreError(
+            f"session id {str(session_id)[:80]!r} is not valid",
+            code="E_SESSION_ID",
+            remedy="use 1-64 ASCII letters, digits, '.', '_' or '-' (for example 2026-06-THPT-A)",
+        )
+    return session_id
 
 
 class Store:
@@ -55,6 +69,7 @@ class Store:
 
     # ------------------------------------------------------------ sessions
     def ensure_session(self, session_id: str, name: str = "", exam_date: dt.date | None = None) -> None:
+        check_session_id(session_id)
         with self._lock, transaction(self._conn, self._path) as c:
             c.execute(
                 "INSERT INTO exam_sessions (session_id, name, exam_date, created_at) VALUES (?,?,?,?) "
@@ -86,6 +101,7 @@ class Store:
 
     # -------------------------------------------------------------- roster
     def _write_roster(self, session_id: str, rows: Sequence[RosterRow], replace: bool, actor: str) -> RosterDigest:
+        check_session_id(session_id)
         with self._lock, transaction(self._conn, self._path) as c:
             c.execute(
                 "INSERT INTO exam_sessions (session_id, created_at) VALUES (?, ?) ON CONFLICT(session_id) DO NOTHING",
