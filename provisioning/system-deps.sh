@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages ExamGate needs, only those that are missing, and only when run as root.
 # Usage: provisioning/system-deps.sh runtime|test
-#   runtime: python3-venv (for `python3 -m venv`), libgl1 + libglib2.0-0 (OpenCV inside mediapipe), mosquitto (demo broker)
+#   runtime: python3-venv (for `python3 -m venv`), libgl1 + libglib2.0-0 (OpenCV inside mediapipe), mosquitto (demo broker), mosquitto-clients (mosquitto_sub, which the demo suggests)
 #   test:    runtime + systemd (systemd-analyze for unit checks), debootstrap + qemu-user-static (make arm64-smoke),
 #            chromium (browser test of the proctor console)
 set -euo pipefail
@@ -18,6 +18,7 @@ for lib in libGL.so.1 libglib-2.0.so.0 libgthread-2.0.so.0; do
   fi
 done
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)  # the demo prints a mosquitto_sub command
 if [ "$profile" = "test" ]; then
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
   # make arm64-smoke: an arm64 Debian root and user-mode emulation (no binfmt registration)
