@@ -28,12 +28,12 @@ from edge.device_config import (
     TurnstileConfig,
 )
 from edge.errors import ConfigError
+from edge.events.models import Verdict
 from edge.mqtt.settings import MqttSettings
 from edge.vision.settings import VisionSettings
 
 ENV_PREFIX = "EXAMGATE_"
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-Verdict = Literal["accept", "review", "reject"]
 
 
 class _Section(BaseModel):

@@ -28,9 +28,7 @@ from edge.devices import (
 from edge.errors import ExamGateError, PolicyError
 from edge.events.ids import new_event_id
 from edge.events.models import (
-    CandidateAdmitted,
-    CandidateRejected,
-    CandidateReviewRequested,
+    DecisionFields,
     DeviceFault,
     DeviceStatus,
     Event,
@@ -38,7 +36,10 @@ from edge.events.models import (
     GatePassageConfirmed,
     GatePassageTimeout,
     ReviewResolved,
+    Stamp,
+    StampFields,
     Subject,
+    decision_event,
 )
 from edge.keys import AccessKeySource, TapQrKeySource
 from edge.masking import mask_id
@@ -48,11 +49,6 @@ from edge.store import RosterEntry, Store
 
 log = logging.getLogger("examgate.lane")
 
-DECISION_EVENTS: dict[str, type[Event]] = {
-    "pass": CandidateAdmitted,
-    "review": CandidateReviewRequested,
-    "fail": CandidateRejected,
-}
 # Face findings that let a candidate through only after a proctor has looked: the roster photo contradicts the chip
 # photo, or a reference photo is unusable or poor (then the match rests on less than it should). Kept equal to
 # edge.vision.verifier.REVIEW_EVIDENCE by a test; not imported, so the lane does not load the vision stack.
@@ -161,20 +157,17 @@ class Lane:
         self.centre_lock = reason
 
     # ------------------------------------------------------------ helpers
-    def _event_base(self) -> dict[str, object]:
-        return {
-            "site_id": self.settings.site_id,
-            "gate_id": self.settings.gate_id,
-            "session_id": self.settings.session_id,
-        }
+    def _stamp(self) -> Stamp:
+        return Stamp(self.settings.site_id, self.settings.gate_id, self.settings.session_id)
+
+    def _event_base(self) -> StampFields:
+        return self._stamp().fields()
 
     async def _emit(self, event: Event) -> None:
         await asyncio.to_thread(self.store.append_event, event)
 
     async def fault(self, device: str, err: ExamGateError) -> None:
-        event = DeviceFault.model_validate(
-            {**self._event_base(), "device": device, "code": err.code, "message": err.message, "remedy": err.remedy}
-        )
+        event = DeviceFault(**self._event_base(), device=device, code=err.code, message=err.message, remedy=err.remedy)
         log.warning("device fault device=%s code=%s", device, err.code)
         await self._emit(event)
 
@@ -219,19 +212,17 @@ class Lane:
             await self.fault(device, err)
         state = "degraded" if self.startup_faults else "ready"
         details = {device: err.code for device, err in self.startup_faults}
-        await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": state, "details": details}))
+        await self._emit(DeviceStatus(**self._event_base(), state=state, details=details))
         while not stop.is_set():
             await self.check_clock()
             status = await asyncio.to_thread(self.turnstile.status)
             if status.fire_release and not self.fire_release_active:
                 self.fire_release_active = True
-                await self._emit(
-                    DeviceStatus.model_validate({**self._event_base(), "state": "locked", "details": {"cause": "fire"}})
-                )
+                await self._emit(DeviceStatus(**self._event_base(), state="locked", details={"cause": "fire"}))
             elif not status.fire_release and self.fire_release_active:
                 self.fire_release_active = False
                 state = "locked" if self.centre_lock else "ready"
-                await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": state}))
+                await self._emit(DeviceStatus(**self._event_base(), state=state))
             try:
                 tap = await asyncio.to_thread(self.reader.poll, self.settings.poll_timeout_s)
             except ExamGateError as err:
@@ -242,9 +233,7 @@ class Lane:
                 continue
             if self._reader_fault is not None:
                 self._reader_fault = None
-                await self._emit(
-                    DeviceStatus.model_validate({**self._event_base(), "state": "ready", "details": {"reader": "ok"}})
-                )
+                await self._emit(DeviceStatus(**self._event_base(), state="ready", details={"reader": "ok"}))
             if tap is None:
                 continue
             if self.locked_reason is not None:
@@ -254,7 +243,7 @@ class Lane:
                 await self.process(tap)
             except Exception as exc:  # noqa: BLE001 - one candidate's failure must never stop the lane
                 await self._lane_fault(exc)
-        await self._emit(DeviceStatus.model_validate({**self._event_base(), "state": "stopping"}))
+        await self._emit(DeviceStatus(**self._event_base(), state="stopping"))
 
     # ---------------------------------------------------------- candidate
     async def process_assisted(self, request: AssistedRequest) -> CandidateReport:
@@ -386,13 +375,11 @@ class Lane:
                     continue
                 report.timings_ms["gate_open_ms"] = _ms(t0)
                 await self._emit(
-                    GateOpened.model_validate(
-                        {
-                            **self._event_base(),
-                            "attempt_id": attempt_id,
-                            "pulse_ms": self.settings.pulse_ms,
-                            "cause": action.cause,
-                        }
+                    GateOpened(
+                        **self._event_base(),
+                        attempt_id=attempt_id,
+                        pulse_ms=self.settings.pulse_ms,
+                        cause=action.cause,
                     )
                 )
             elif isinstance(action, m.WaitPassage):
@@ -405,20 +392,12 @@ class Lane:
                     await self.fault("turnstile", err)
                     passed = False
                 if passed:
-                    await self._emit(
-                        GatePassageConfirmed.model_validate(
-                            {**self._event_base(), "attempt_id": attempt_id, "after_ms": _ms(t)}
-                        )
-                    )
+                    await self._emit(GatePassageConfirmed(**self._event_base(), attempt_id=attempt_id, after_ms=_ms(t)))
                     event = m.PassageConfirmed()
                 else:
                     await self._emit(
-                        GatePassageTimeout.model_validate(
-                            {
-                                **self._event_base(),
-                                "attempt_id": attempt_id,
-                                "timeout_s": self.settings.passage_timeout_s,
-                            }
+                        GatePassageTimeout(
+                            **self._event_base(), attempt_id=attempt_id, timeout_s=self.settings.passage_timeout_s
                         )
                     )
                     event = m.PassageTimedOut()
@@ -466,27 +445,26 @@ class Lane:
         params: m.PolicyParams,
     ) -> None:
         subject = Subject(candidate_id=entry.candidate_id if entry else None, id_masked=report.id_masked)
-        fields = {
-            **self._event_base(),
-            "attempt_id": report.attempt_id,
-            "subject": subject,
-            "reason_codes": action.reasons,
-            "face_score": action.similarity,
-            "roster_score": face_scores.get("roster"),
-            "thresholds_version": params.thresholds_version or self.settings.thresholds_version,
-            "match_threshold": params.match_threshold,
-            "review_threshold": params.review_threshold,
-            "model_version": model_version,
-            "passive_auth": identity.passive_auth if identity else None,
-            "clone_check": identity.clone_check if identity else None,
-            "access_protocol": identity.access_protocol if identity else None,
-            "face_attempts": action.face_attempts,
-            "timings_ms": dict(report.timings_ms),
-            "credential": assisted.credential if assisted else "chip",
-        }
-        if assisted is not None:
-            fields["reason_codes"] = (*action.reasons, f"ASSISTED_{assisted.credential.upper()}")
-        event = DECISION_EVENTS[action.outcome].model_validate(fields)
+        decision = DecisionFields(
+            attempt_id=report.attempt_id,
+            subject=subject,
+            reason_codes=(
+                (*action.reasons, f"ASSISTED_{assisted.credential.upper()}") if assisted is not None else action.reasons
+            ),
+            face_score=action.similarity,
+            roster_score=face_scores.get("roster"),
+            thresholds_version=params.thresholds_version or self.settings.thresholds_version,
+            match_threshold=params.match_threshold,
+            review_threshold=params.review_threshold,
+            model_version=model_version,
+            passive_auth=identity.passive_auth if identity else None,
+            clone_check=identity.clone_check if identity else None,
+            access_protocol=identity.access_protocol if identity else None,
+            face_attempts=action.face_attempts,
+            timings_ms=dict(report.timings_ms),
+            credential=assisted.credential if assisted else "chip",
+        )
+        event = decision_event(action.outcome, self._stamp(), decision)
         await asyncio.to_thread(
             lambda: self.store.record_decision(
                 event,
@@ -526,15 +504,13 @@ class Lane:
 
     async def _record_review(self, attempt_id: str, action: m.RecordReview, report: CandidateReport) -> None:
         subject = Subject(candidate_id=report.candidate_id, id_masked=report.id_masked)
-        event = ReviewResolved.model_validate(
-            {
-                **self._event_base(),
-                "attempt_id": attempt_id,
-                "subject": subject,
-                "approved": action.approved,
-                "operator": action.operator,
-                "reason": action.reason,
-            }
+        event = ReviewResolved(
+            **self._event_base(),
+            attempt_id=attempt_id,
+            subject=subject,
+            approved=action.approved,
+            operator=action.operator,
+            reason=action.reason,
         )
         done = await asyncio.to_thread(
             self.store.resolve_review, attempt_id, action.approved, action.operator, action.reason, event

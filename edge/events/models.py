@@ -8,21 +8,39 @@ at least once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer, field_validator
 
+from edge.clock import iso_ms, utc_now_ms
 from edge.events.ids import new_event_id
 
 SCHEMA_VERSION = "1.0"
 
 Outcome = Literal["pass", "review", "fail"]
+Verdict = Literal["accept", "review", "reject"]
 Credential = Literal["chip", "vneid_level2", "manual_no_card", "manual_lost_card", "manual_old_cmnd"]
 
 
-def utc_now_ms() -> dt.datetime:
-    now = dt.datetime.now(dt.UTC)
-    return now.replace(microsecond=(now.microsecond // 1000) * 1000)
+class StampFields(TypedDict):
+    """The fields every event of one lane shares: ``GateOpened(**stamp.fields(), …)``."""
+
+    site_id: str
+    gate_id: str
+    session_id: str | None
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Where an event happens: the site, the gate and the exam session (if one is open)."""
+
+    site_id: str
+    gate_id: str
+    session_id: str | None = None
+
+    def fields(self) -> StampFields:
+        return StampFields(site_id=self.site_id, gate_id=self.gate_id, session_id=self.session_id)
 
 
 class Subject(BaseModel):
@@ -54,7 +72,7 @@ class Event(BaseModel):
 
     @field_serializer("occurred_at")
     def _ser_time(self, value: dt.datetime) -> str:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        return iso_ms(value)
 
 
 class DecisionFields(BaseModel):
@@ -90,6 +108,21 @@ class CandidateRejected(DecisionFields, Event):
 
 class CandidateReviewRequested(DecisionFields, Event):
     event_type: Literal["candidate.review_requested"] = "candidate.review_requested"
+
+
+DecisionEvent = CandidateAdmitted | CandidateRejected | CandidateReviewRequested
+
+
+def decision_event(outcome: Outcome, stamp: Stamp, decision: DecisionFields) -> DecisionEvent:
+    """The decision event of one outcome, built by its constructor from the lane's stamp and the shared fields."""
+    shared = dict(decision)  # shallow: the subject and the tuples stay as they are
+    match outcome:
+        case "pass":
+            return CandidateAdmitted(**stamp.fields(), **shared)
+        case "review":
+            return CandidateReviewRequested(**stamp.fields(), **shared)
+        case "fail":
+            return CandidateRejected(**stamp.fields(), **shared)
 
 
 class ReviewResolved(Event):

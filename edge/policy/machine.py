@@ -20,10 +20,8 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from edge.errors import PolicyError
+from edge.events.models import Outcome, Verdict
 from edge.policy import reasons as codes
-
-Outcome = Literal["pass", "review", "fail"]
-Verdict = Literal["accept", "review", "reject"]
 
 
 class Phase(StrEnum):
