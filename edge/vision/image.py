@@ -1,12 +1,17 @@
 """Decode image bytes or files into RGB uint8 arrays, refusing bad input with typed errors.
 
 Handles JPEG (incl. CMYK and EXIF orientation), PNG (alpha, grey, 16-bit, palette), JPEG 2000 (chip photos)
-and anything else Pillow reads. The pixel count is checked from the header, before any pixel is decoded.
+and anything else Pillow reads. The pixel count is checked from the header, before any pixel is decoded, against
+the configured limit (Pillow's own decompression-bomb limit and warning are replaced by it). Images with a side longer
+than ``max_side_px`` are decoded at reduced size (JPEG: DCT scaling in the decoder, others: integer box reduction), so a
+6000 x 6000 photo costs what a 2000 x 2000 one does.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,8 @@ from edge.errors import ImageError
 
 # Transparent pixels are composited on white: ID and roster photos have a white/light background.
 _BACKGROUND_RGB = (255, 255, 255)
+# Modes Image.reduce handles directly, so big images shrink before any copy is made; others shrink after conversion.
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "YCbCr"})
 
 
 class ImageNotFoundError(ImageError):
@@ -85,19 +92,39 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def decode_image(source: bytes | str | Path, *, max_pixels: int = 40_000_000, min_side_px: int = 32) -> RgbImage:
+def _reduce(img: Image.Image, max_side_px: int) -> Image.Image:
+    """Shrink by the smallest integer factor that brings the longer side to ``max_side_px`` or below."""
+    factor = math.ceil(max(img.size) / max_side_px)
+    return img.reduce(factor) if factor > 1 else img
+
+
+def decode_image(
+    source: bytes | str | Path, *, max_pixels: int = 40_000_000, min_side_px: int = 32, max_side_px: int | None = 2048
+) -> RgbImage:
     """Decode ``source`` (encoded bytes or a file path) into an H x W x 3 RGB uint8 array.
+
+    An image whose longer side exceeds ``max_side_px`` comes back reduced so that it fits (``None``: full size).
 
     Raises an ``ImageError`` subclass (codes E_IMAGE_NOT_FOUND, E_IMAGE_NOT_A_FILE, E_IMAGE_UNREADABLE,
     E_IMAGE_TRUNCATED, E_IMAGE_TOO_LARGE, E_IMAGE_TOO_SMALL).
     """
     fp, name = _open_source(source)
+    too_large = f"exceeds the limit of {max_pixels} pixels (vision.max_image_pixels)"
+    with warnings.catch_warnings():
+        # Our own limit is checked below; Pillow's fixed one must neither warn nor speak for it.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return _decode(fp, name, max_pixels, min_side_px, max_side_px, too_large)
+
+
+def _decode(
+    fp: io.BytesIO | Path, name: str, max_pixels: int, min_side_px: int, max_side_px: int | None, too_large: str
+) -> RgbImage:
     try:
         img = Image.open(fp)  # lazy: reads the header only
     except PermissionError as exc:
         raise ImageUnreadableError(f"{name}: permission denied", remedy="make the file readable") from exc
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{name}: {exc}") from exc
+        raise ImageTooLargeError(f"{name}: {too_large}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if "truncated" in str(exc).lower():
             raise ImageTruncatedError(f"{name}: image data is truncated") from exc
@@ -105,13 +132,18 @@ def decode_image(source: bytes | str | Path, *, max_pixels: int = 40_000_000, mi
     with img:
         width, height = img.size
         if width * height > max_pixels:
-            raise ImageTooLargeError(f"{name}: {width}x{height} px exceeds the limit of {max_pixels} pixels")
+            raise ImageTooLargeError(f"{name}: {width}x{height} px {too_large}")
         if min(width, height) < min_side_px:
             raise ImageTooSmallError(f"{name}: {width}x{height} px, shorter side below {min_side_px} px")
         try:
+            if max_side_px is not None and max(width, height) > max_side_px and img.format == "JPEG":
+                scale = max_side_px / max(width, height)
+                img.draft(img.mode, (math.ceil(width * scale), math.ceil(height * scale)))  # DCT scaling: 1/2..1/8
             img.load()
-            oriented = ImageOps.exif_transpose(img)
-            rgb = _to_rgb(oriented)
+            loaded = _reduce(img, max_side_px) if max_side_px is not None and img.mode in _REDUCIBLE else img
+            rgb = _to_rgb(ImageOps.exif_transpose(loaded))
+            if max_side_px is not None:
+                rgb = _reduce(rgb, max_side_px)
             out = np.array(rgb, dtype=np.uint8)
         except OSError as exc:
             if "truncated" in str(exc).lower():

@@ -103,7 +103,10 @@ class FacePipeline:
     # ------------------------------------------------------------------ steps
     def decode(self, source: bytes | str | Path) -> RgbImage:
         return decode_image(
-            source, max_pixels=self.settings.max_image_pixels, min_side_px=self.settings.min_image_side_px
+            source,
+            max_pixels=self.settings.max_image_pixels,
+            min_side_px=self.settings.min_image_side_px,
+            max_side_px=self.settings.max_decode_side_px,
         )
 
     def analyse(self, image: RgbImage, profile: GateProfile) -> FaceAnalysis:

@@ -38,6 +38,11 @@ class VisionSettings(BaseModel):
     min_image_side_px: int = Field(
         default=32, ge=1, description="Images with a shorter side than this (pixels) are refused as too small."
     )
+    max_decode_side_px: int = Field(
+        default=2048,
+        ge=256,
+        description="Larger images are decoded at reduced size so that their longer side fits (pixels); bounds memory.",
+    )
 
     # ------------------------------------------------------------------ detection
     detect_min_score: float = Field(
