@@ -34,9 +34,9 @@ from cryptography import x509
 from PIL import Image
 
 from edge.devices import AccessKey
+from edge.identity.chip_read import READ_FILES, verify_read
 from edge.identity.emrtd.apdu import CommandApdu, ResponseApdu, raise_for_status, transceive
 from edge.identity.emrtd.session import FILE_IDS, EmrtdSession, ReadResult
-from edge.identity.reader import READ_FILES, verify_read
 from edge.identity.trust_store import TrustStore
 from firmware_bridge.pn532.channel import Pn532ApduChannel
 from firmware_bridge.pn532.driver import Pn532

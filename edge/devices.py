@@ -69,6 +69,14 @@ class CardReader(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class CheckableReader(CardReader, Protocol):
+    """A card reader that can also check itself for ``examgate selftest`` (every reader ``firmware_bridge`` opens)."""
+
+    def self_check(self) -> str:
+        """Reach the reader (and its cards) once; one line saying what was found. Raises ``ExamGateError``."""
+
+
 # --------------------------------------------------------------------- camera
 RgbImage = npt.NDArray[np.uint8]  # H x W x 3, RGB
 

@@ -18,7 +18,6 @@ from edge.degraded import (
     ReopeningVerifier,
     open_or_degrade,
 )
-from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
 from edge.devices import Camera, CardReader, FaceVerifier, Turnstile
 from edge.errors import ConfigError, ExamGateError
 from edge.gate_commands import GateCommands, load_centre_lock, load_centre_thresholds
@@ -62,16 +61,9 @@ def policy_params(cfg: AppConfig, thresholds: Thresholds) -> PolicyParams:
 
 
 def build_reader(cfg: AppConfig) -> CardReader:
-    reader_cfg = cfg.reader
-    if isinstance(reader_cfg, SimulatedReaderConfig):
-        from firmware_bridge.sim.fixture_reader import FixtureCardReader  # noqa: PLC0415
+    from firmware_bridge.reader import open_reader  # noqa: PLC0415
 
-        return FixtureCardReader(reader_cfg.cards_dir)
-    if isinstance(reader_cfg, Pn532ReaderConfig):
-        from edge.identity.reader import Pn532CardReader  # noqa: PLC0415 - serial stack only when configured
-
-        return Pn532CardReader(reader_cfg)
-    raise ConfigError(f"unknown reader kind {reader_cfg!r}")
+    return open_reader(cfg.reader)
 
 
 def build_camera(cfg: AppConfig) -> Camera:

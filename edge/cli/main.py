@@ -17,7 +17,7 @@ GROUPS: tuple[str, ...] = (
     "edge.cli.demo",
     "edge.vision.cli",
     "edge.identity.cli",
-    "edge.identity.chip_cli",
+    "edge.cli.chip",
     "edge.cli.trust",
     "firmware_bridge.sim.cli",
     "edge.mqtt.cli",

@@ -33,6 +33,8 @@ CSCA_MASTER_LIST_OID = "2.23.136.1.1.2"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# What the operator must be told when no Vietnamese CSCA is trusted (selftest, daemon start, `chip read`).
+NO_VNM = "no CSCA for VNM: every candidate goes to review"
 _SIGNER_ERRORS: tuple[type[Exception], ...] = (InvalidSignature, ExamGateError, *CERT_ERRORS)
 _EXTENSION_ERRORS: tuple[type[Exception], ...] = (x509.ExtensionNotFound, *CERT_ERRORS)
 
@@ -134,7 +136,7 @@ class TrustStore:
         self.problems = problems
         log.info("trust store: %d CSCA certificates, %d CRLs from %s", len(self.certificates), len(crls), self.folder)
         if "VN" not in self.countries():
-            log.warning("trust store %s: no CSCA for VNM: every candidate goes to review", self.folder)
+            log.warning("trust store %s: %s", self.folder, NO_VNM)
 
     def _listed_file(self, entry: dict[str, str], problems: list[tuple[str, str]]) -> bytes | None:
         assert self.folder is not None

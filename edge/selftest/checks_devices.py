@@ -6,7 +6,6 @@ import contextlib
 import time
 from typing import Any
 
-from edge.device_config import Pn532ReaderConfig, SimulatedReaderConfig
 from edge.errors import ExamGateError
 from edge.selftest.model import CheckResult, SelftestContext, failed, passed
 
@@ -49,49 +48,16 @@ def check_camera(ctx: SelftestContext) -> CheckResult:
     )
 
 
-def _check_simulated_reader(cfg: SimulatedReaderConfig) -> CheckResult:
-    from firmware_bridge.sim.fixture_reader import FixtureCardReader, load_fixture  # noqa: PLC0415
-
-    reader = FixtureCardReader(cfg.cards_dir)  # refuses a missing folder (E_SIM_FIXTURE_INVALID)
-    try:
-        names = reader.card_names()
-        for name in names:
-            load_fixture(cfg.cards_dir / f"{name}.json")
-    finally:
-        reader.close()
-    return passed("reader", f"simulated reader: {len(names)} card fixture(s) readable in {cfg.cards_dir}")
-
-
-def _check_pn532(cfg: Pn532ReaderConfig) -> CheckResult:
-    from edge.identity.reader import Pn532CardReader  # noqa: PLC0415 - the serial stack only when configured
-
-    reader = Pn532CardReader(cfg)
-    try:
-        driver = reader.connect()
-        baud = driver.transport.baud
-        version = driver.get_firmware_version()
-        target = driver.poll(timeout_s=min(cfg.poll_timeout_s, 1.0))
-        if target is not None:
-            driver.in_release(0)
-    finally:
-        reader.close()
-    card = (
-        "no card in the field"
-        if target is None
-        else f"a Type {target.card_type} card is in the field (ISO 14443-4: {target.iso14443_4})"
-    )
-    return passed(
-        "reader",
-        f"PN532 on {cfg.port}: IC 0x{version.ic:02X} firmware {version.version}.{version.revision} "
-        f"at {baud} baud; poll ok, {card}",
-    )
-
-
 def check_reader(ctx: SelftestContext) -> CheckResult:
-    cfg = ctx.cfg.reader
-    if isinstance(cfg, SimulatedReaderConfig):
-        return _check_simulated_reader(cfg)
-    return _check_pn532(cfg)
+    """The configured reader, opened as the daemon opens it: fixtures readable, or the PN532 answers and polls."""
+    from firmware_bridge.reader import open_reader  # noqa: PLC0415 - the serial stack only when configured
+
+    reader = open_reader(ctx.cfg.reader)  # a missing fixture folder is refused here (E_SIM_FIXTURE_INVALID)
+    try:
+        return passed("reader", reader.self_check())
+    finally:
+        with contextlib.suppress(ExamGateError):
+            reader.close()
 
 
 def _describe(turnstile: object) -> dict[str, Any]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from edge.device_config import Pn532ReaderConfig
-from edge.identity.trust_store import TrustStore, certificate_country
+from edge.identity.trust_store import NO_VNM, TrustStore, certificate_country
 from edge.selftest.model import CheckResult, SelftestContext, failed, passed, skipped, warned
 
-NO_VNM = "no CSCA for VNM: every candidate goes to review"
 NO_VNM_REMEDY = (
     "obtain the Vietnamese CSCA (the one that signs CCCD document signers) from the Ministry of Public Security (C06) "
     "or a master list that carries it, then `examgate trust import FILE --store DIR --signer-ca PEM`; "

@@ -82,7 +82,7 @@ def load_fixture(path: Path) -> tuple[ChipIdentity, str | None, str | None]:
 
 
 class FixtureCardReader:
-    """Implements ``edge.devices.CardReader``. ``tap(name)`` puts a card on the reader (tests, demo, bring-up)."""
+    """Implements ``edge.devices.CheckableReader``. ``tap(name)`` puts a card on the reader (tests, demo, bring-up)."""
 
     def __init__(self, cards_dir: Path, *, read_delay_s: float = 0.0) -> None:
         if not cards_dir.is_dir():
@@ -95,6 +95,13 @@ class FixtureCardReader:
 
     def card_names(self) -> list[str]:
         return sorted(p.stem for p in self.cards_dir.glob("*.json"))
+
+    def self_check(self) -> str:
+        """Every fixture in the folder loads (``E_SIM_FIXTURE_INVALID`` names the first that does not)."""
+        names = self.card_names()
+        for name in names:
+            load_fixture(self.cards_dir / f"{name}.json")
+        return f"simulated reader: {len(names)} card fixture(s) readable in {self.cards_dir}"
 
     def tap(self, name: str) -> None:
         path = self.cards_dir / f"{name}.json"

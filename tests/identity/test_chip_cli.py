@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge.identity import chip_cli, trust_admin
+from edge.cli import chip as chip_cli
+from edge.identity import trust_admin
+from edge.identity.chip_read import NoCardError
 from edge.identity.emrtd.errors import (
     AccessDeniedError,
     CardRemovedError,
@@ -30,7 +32,6 @@ from edge.identity.emrtd.errors import (
     UnsupportedError,
 )
 from edge.identity.mrz import MrzError
-from edge.identity.reader import NoCardError
 from firmware_bridge.pn532.errors import Pn532TimeoutError
 from firmware_bridge.sim import cli as sim_cli
 from firmware_bridge.sim.identity_builder import build_identity
@@ -41,7 +42,7 @@ PERSONAL_ID = "001099012345"
 CAN = "012345"
 # The same parsers and handlers `examgate` mounts (edge.cli.main calls these modules' register()); run through
 # the modules' own entry points so these tests do not depend on every other command group importing.
-CHIP = [sys.executable, "-m", "edge.identity.chip_cli"]
+CHIP = [sys.executable, "-m", "edge.cli.chip"]
 SIM = [sys.executable, "-m", "firmware_bridge.sim.cli"]
 
 
@@ -349,6 +350,6 @@ def test_examgate_mounts_chip_read_and_sim_reader() -> None:
     from edge.cli.main import build_parser  # noqa: PLC0415 - only this test needs every command group
 
     chip = build_parser().parse_args(["chip", "read", "--port", "/dev/null", "--can", CAN, "--json"])
-    assert chip.func.__module__ == "edge.identity.chip_cli"
+    assert chip.func.__module__ == "edge.cli.chip"
     sim = build_parser().parse_args(["sim", "reader", "--identity", "x.json", "--no-card"])
     assert sim.func.__module__ == "firmware_bridge.sim.cli"

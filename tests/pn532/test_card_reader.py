@@ -19,10 +19,11 @@ from PIL import Image
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey, CardReader, CardTap
 from edge.identity import trust_admin
+from edge.identity.chip_read import NoCardError
 from edge.identity.emrtd.errors import AccessDeniedError, CardRemovedError, ChipTimeoutError, MalformedResponseError
-from edge.identity.reader import NoCardError, Pn532CardReader
 from edge.identity.trust_store import TrustStore
 from firmware_bridge.pn532.errors import Pn532Error
+from firmware_bridge.pn532.reader import Pn532CardReader
 from firmware_bridge.sim.identity_builder import build_identity
 from firmware_bridge.sim.vchip.card import load_identity_card
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532

@@ -11,8 +11,8 @@ import pytest
 
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey
-from edge.identity.reader import Pn532CardReader
 from firmware_bridge.pn532.driver import Pn532
+from firmware_bridge.pn532.reader import Pn532CardReader
 from firmware_bridge.pn532.transport import Pn532Transport, open_serial
 
 PORT = os.environ.get("EXAMGATE_PN532_PORT", "")

@@ -32,6 +32,7 @@ from edge.cli.common import pn532_baud, positive_float, run_group
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey
 from edge.errors import DeviceError, ExamGateError
+from edge.identity.chip_read import NoCardError, VerifiedRead
 from edge.identity.dg2 import Dg2Error
 from edge.identity.dg13 import Dg13Error
 from edge.identity.emrtd.errors import (
@@ -45,10 +46,10 @@ from edge.identity.emrtd.errors import (
     SecureMessagingError,
 )
 from edge.identity.mrz import MrzError
-from edge.identity.reader import NoCardError, Pn532CardReader, VerifiedRead
 from edge.identity.sod import SodError
 from edge.identity.tlv import TlvError
 from edge.identity.trust_store import TrustStore, TrustStoreError
+from firmware_bridge.reader import open_reader
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -174,7 +175,7 @@ def _read(args: argparse.Namespace) -> int:
     config = Pn532ReaderConfig(
         port=args.port, baud=args.baud, target_baud=args.target_baud or args.baud, read_timeout_s=args.read_timeout_s
     )
-    reader = Pn532CardReader(config, trust=trust)
+    reader = open_reader(config, trust=trust)
     started = time.perf_counter()
     try:
         tap = reader.poll(args.wait_s)
@@ -238,7 +239,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry: ``python -m edge.identity.chip_cli chip read …``."""
+    """Stand-alone entry: ``python -m edge.cli.chip chip read …``."""
     return run_group(register, argv)
 
 

@@ -1,9 +1,13 @@
 """The lane's ``CardReader`` on a PN532 (config kind ``pn532``): poll for a card, read and verify its chip.
 
 A read is: ISO 14443-4 channel through the PN532 → ``EmrtdSession`` (PACE or BAC, secure messaging, EF.COM,
-DG1, DG2, DG13, DG14/CA, DG15/AA, EF.SOD) → LDS parsers → passive authentication against the CSCA trust store.
-``read_verified`` returns everything (for ``examgate chip read``); ``read`` maps it onto ``ChipIdentity``.
-The full name comes from DG13 field 2 (Vietnamese, with diacritics) when the card has it, else from DG1.
+DG1, DG2, DG13, DG14/CA, DG15/AA, EF.SOD) → ``edge.identity.chip_read.verify_read`` (LDS parsers, passive
+authentication against the CSCA trust store). ``read_verified`` returns everything (for ``examgate chip read``);
+``read`` maps it onto ``ChipIdentity``.
+
+A serial link that goes away (USB adapter unplugged, pty closed) raises a typed ``E_PN532_…``/``E_CHIP_COMM``
+error and drops the connection; the next ``poll`` opens the port again, so the reader comes back by itself
+when the device does (same path, e.g. a udev ``/dev/serial/by-id/…`` link).
 """
 
 from __future__ import annotations
@@ -12,20 +16,14 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from edge.device_config import Pn532ReaderConfig
-from edge.devices import AccessKey, CardTap, ChipIdentity, CloneCheckStatus
+from edge.devices import AccessKey, CardTap, ChipIdentity
 from edge.errors import DeviceError
-from edge.identity.dg2 import FaceImage, parse_dg2
-from edge.identity.dg13 import Dg13, Dg13Error, parse_dg13
-from edge.identity.emrtd.errors import CardRemovedError, ChipError, MalformedResponseError
-from edge.identity.emrtd.session import FILE_IDS, EmrtdSession, ReadResult
-from edge.identity.mrz import Mrz, parse_dg1
-from edge.identity.passive_auth import PassiveAuthResult, verify_passive
-from edge.identity.sod import parse_sod
-from edge.identity.tlv import TlvError
-from edge.identity.trust_store import TrustStore
+from edge.identity.chip_read import READ_FILES, NoCardError, VerifiedRead, verify_read
+from edge.identity.emrtd.errors import CardRemovedError
+from edge.identity.emrtd.session import EmrtdSession
+from edge.identity.trust_store import NO_VNM, TrustStore
 from edge.masking import mask_id
 from firmware_bridge.pn532.channel import Pn532ApduChannel
 from firmware_bridge.pn532.driver import Pn532, Target
@@ -36,85 +34,7 @@ log = logging.getLogger(__name__)
 
 PN532_IC = 0x32
 POLL_PAUSE_S = 0.05
-READ_FILES = ("COM", "DG1", "DG2", "DG13", "DG14", "DG15", "SOD")
-
-
-class NoCardError(ChipError):
-    code = "E_CHIP_NO_CARD"
-    remedy = "place the card flat on the reader and hold it there until the gate beeps"
-
-
-@dataclass(frozen=True)
-class VerifiedRead:
-    """One chip read, parsed and verified (``dg13`` is None when the card has no usable DG13)."""
-
-    session: ReadResult
-    mrz: Mrz
-    dg13: Dg13 | None
-    face: FaceImage
-    passive_auth: PassiveAuthResult
-    timings_ms: dict[str, float]
-
-    @property
-    def full_name(self) -> str:
-        if self.dg13 is not None and self.dg13.full_name:
-            return self.dg13.full_name
-        return self.mrz.full_name
-
-    @property
-    def personal_id(self) -> str:
-        for candidate in (self.mrz.personal_id, self.dg13.id_number if self.dg13 else None):
-            if candidate and candidate.isdigit() and len(candidate) == 12:
-                return candidate
-        raise MalformedResponseError("the chip holds no 12-digit personal ID (neither in DG1 nor in DG13)")
-
-    @property
-    def clone_check(self) -> CloneCheckStatus:
-        statuses = (self.session.chip_auth, self.session.active_auth)
-        if "failed" in statuses:
-            return "failed"
-        if "valid" in statuses:
-            return "valid"
-        return "not_supported"
-
-    def to_chip_identity(self) -> ChipIdentity:
-        return ChipIdentity(
-            personal_id=self.personal_id,
-            document_number=self.mrz.document_number,
-            full_name=self.full_name,
-            birth_date=self.mrz.birth_date,
-            sex=self.mrz.sex,
-            expiry_date=self.mrz.expiry_date,
-            face_image=self.face.data,
-            face_format=self.face.format,
-            access_protocol=self.session.access_protocol,
-            passive_auth=self.passive_auth.status,
-            clone_check=self.clone_check,
-            timings_ms=dict(self.timings_ms),
-        )
-
-
-def verify_read(session: ReadResult, trust: TrustStore, at: dt.datetime) -> VerifiedRead:
-    """Parse DG1/DG2/DG13/SOD of a session read and run passive authentication over every DG read."""
-    started = time.perf_counter()
-    files = session.files
-    mrz = parse_dg1(files["DG1"], today=at.date())
-    face = parse_dg2(files["DG2"])
-    dg13 = None
-    if "DG13" in files:
-        try:
-            dg13 = parse_dg13(files["DG13"])
-        except (Dg13Error, TlvError) as exc:
-            log.warning("DG13 unusable, using DG1 for the name: %s", exc.code)
-    parsed_ms = (time.perf_counter() - started) * 1000
-    sod = parse_sod(files["SOD"])
-    dg_bytes = {FILE_IDS[name] - 0x0100: data for name, data in files.items() if name.startswith("DG")}
-    passive = verify_passive(sod, dg_bytes, trust, at)
-    timings = dict(session.timings_ms)
-    timings["session"] = timings.pop("total", 0.0)
-    timings["parse"] = parsed_ms
-    timings["passive_auth"] = (time.perf_counter() - started) * 1000 - parsed_ms
-    return VerifiedRead(session, mrz, dg13, face, passive, timings)
+SELF_CHECK_POLL_S = 1.0
 
 
 def _utc_now() -> dt.datetime:
@@ -134,6 +54,8 @@ class Pn532CardReader:
     ) -> None:
         self.config = config
         if trust is None:
+            if config.csca_dir is None:
+                log.warning("reader.csca_dir is not set: %s", NO_VNM)
             trust = TrustStore.load(config.csca_dir) if config.csca_dir else TrustStore.from_certificates([])
         self.trust = trust
         self._open_port = open_port
@@ -190,6 +112,28 @@ class Pn532CardReader:
     def _drop_link(self) -> None:
         """After a link failure: forget the connection so the next call starts over (wake-up included)."""
         self.close()
+
+    # ------------------------------------------------------------------ selftest
+    def self_check(self) -> str:
+        """Connect (wake-up, firmware, speed switch) and poll once; one line for ``examgate selftest``."""
+        driver = self.connect()
+        try:
+            version = driver.get_firmware_version()
+            target = driver.poll(timeout_s=min(self.config.poll_timeout_s, SELF_CHECK_POLL_S))
+            if target is not None:
+                driver.in_release(0)
+        except Pn532Error:
+            self._drop_link()
+            raise
+        card = (
+            "no card in the field"
+            if target is None
+            else f"a Type {target.card_type} card is in the field (ISO 14443-4: {target.iso14443_4})"
+        )
+        return (
+            f"PN532 on {self.config.port}: IC 0x{version.ic:02X} firmware {version.version}.{version.revision} "
+            f"at {driver.transport.baud} baud; poll ok, {card}"
+        )
 
     # ------------------------------------------------------------------ CardReader
     def poll(self, timeout_s: float) -> CardTap | None:
