@@ -143,8 +143,8 @@ def _write_fixture(person: Person, cards: Path) -> None:
 def _write_chip_cards(scenario: Scenario, cards: Path, csca_dir: Path) -> dict[str, str]:
     """One identity file per person (virtual CCCD chip with a signed SOD from a throw-away test CSCA, which goes into
     the gate's trust store). Returns each person's card QR text."""
-    from edge.identity.lds_build import make_test_pki  # noqa: PLC0415
     from firmware_bridge.sim.identity_builder import build_identity  # noqa: PLC0415
+    from firmware_bridge.sim.pki import make_test_pki  # noqa: PLC0415
 
     pki = make_test_pki("VN")
     from edge.identity.trust_admin import import_file  # noqa: PLC0415

@@ -1,7 +1,7 @@
 """Build an ``examgate-identity/1`` file: the full content of a virtual CCCD chip, signed by a throw-away PKI.
 
 EF.CardAccess (PACEInfo), DG14 (Chip Authentication key, ActiveAuthenticationInfo) and DG15 (AA key) are
-built here; DG1, DG2, DG13, EF.COM and EF.SOD come from ``edge.identity.lds_build``.
+built here; DG1, DG2, DG13, EF.COM and EF.SOD come from ``firmware_bridge.sim.lds_build``.
 
     python -m firmware_bridge.sim.identity_builder --name "Nguyễn Văn An" --id 001099012345 \
         --birth 1999-01-01 --expiry 2039-01-01 --sex M --face face.jpg --out identity.json
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from PIL import Image, UnidentifiedImageError
 
 from edge.errors import ExamGateError
-from edge.identity import lds_build, tlv
+from edge.identity import tlv
 from edge.identity.emrtd.cardaccess import (
     CIPHER_ARCS,
     ECDSA_PLAIN,
@@ -39,6 +39,8 @@ from edge.identity.emrtd.cardaccess import (
     SecurityInfoSet,
 )
 from edge.identity.emrtd.crypto import SUITES, CipherName
+from firmware_bridge.sim import lds_build
+from firmware_bridge.sim import pki as sim_pki
 from firmware_bridge.sim.vchip.identity import IDENTITY_FORMAT
 
 # names accepted for the standardized domain parameters (ICAO 9303-11 parameter ids; 0-2 are DH groups)
@@ -171,7 +173,7 @@ def build_identity(
     chip_auth: tuple[str, CipherName] | None = ("brainpoolP256r1", "AES-128"),
     active_auth: Literal["ecdsa", "rsa"] | None = "ecdsa",
     aa_hash: Literal["sha1", "sha224", "sha256", "sha384", "sha512"] = "sha256",
-    pki: lds_build.TestPki | None = None,
+    pki: sim_pki.TestPki | None = None,
     issue_date: dt.date | None = None,
     address: str = DG13_SAMPLE_ADDRESS,
     old_id: str | None = None,
@@ -231,7 +233,7 @@ def build_identity(
             aa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         keys["active_auth_private_pem"] = _pem(aa_key)
         files[0x010F] = signed[15] = build_dg15(aa_key)
-    pki = pki or lds_build.make_test_pki("VN")
+    pki = pki or sim_pki.make_test_pki("VN")
     files[0x011D] = lds_build.build_sod(signed, pki)
 
     uid_bytes = uid or (b"\x08" + secrets.token_bytes(3))

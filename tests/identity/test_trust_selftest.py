@@ -11,10 +11,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from edge.config import AppConfig, load_config
 from edge.device_config import Pn532ReaderConfig
-from edge.identity import lds_build, trust_admin
+from edge.identity import trust_admin
 from edge.selftest.checks_trust import NO_VNM, check_trust
 from edge.selftest.model import SelftestContext
 from edge.selftest.runner import run_check
+from firmware_bridge.sim import pki as sim_pki
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = dt.datetime.now(dt.UTC)
@@ -26,7 +27,7 @@ def _ctx(csca_dir: Path | None, now: dt.datetime = NOW) -> SelftestContext:
     return SelftestContext(cfg, now=lambda: now)
 
 
-def _import(tmp_path: Path, pki: lds_build.TestPki) -> Path:
+def _import(tmp_path: Path, pki: sim_pki.TestPki) -> Path:
     pem = tmp_path / f"{pki.csca_cert.serial_number}.pem"
     pem.write_bytes(pki.csca_pem)
     trust_admin.import_file(tmp_path / "store", pem, [])
@@ -35,7 +36,7 @@ def _import(tmp_path: Path, pki: lds_build.TestPki) -> Path:
 
 def test_empty_store_says_every_candidate_goes_to_review(tmp_path: Path) -> None:
     (tmp_path / "store").mkdir()
-    (tmp_path / "store" / "dropped.pem").write_bytes(lds_build.make_test_pki("VN").csca_pem)
+    (tmp_path / "store" / "dropped.pem").write_bytes(sim_pki.make_test_pki("VN").csca_pem)
     result = run_check("csca", check_trust, _ctx(tmp_path / "store"))
     assert result.status == "warn"
     assert NO_VNM in result.detail
@@ -45,13 +46,13 @@ def test_empty_store_says_every_candidate_goes_to_review(tmp_path: Path) -> None
 
 
 def test_store_without_vnm(tmp_path: Path) -> None:
-    store = _import(tmp_path, lds_build.make_test_pki("DE"))
+    store = _import(tmp_path, sim_pki.make_test_pki("DE"))
     result = check_trust(_ctx(store))
     assert (result.status, NO_VNM in result.detail) == ("warn", True)
 
 
 def test_vnm_present_passes_and_stale_crl_warns(tmp_path: Path) -> None:
-    vn = lds_build.make_test_pki("VN")
+    vn = sim_pki.make_test_pki("VN")
     store = _import(tmp_path, vn)
     assert check_trust(_ctx(store)).status == "pass"
     crl = (
@@ -77,7 +78,7 @@ def test_missing_folder_fails(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("edit", ["manifest-listed file edited"])
 def test_edited_store_fails(tmp_path: Path, edit: str) -> None:
-    store = _import(tmp_path, lds_build.make_test_pki("VN"))
+    store = _import(tmp_path, sim_pki.make_test_pki("VN"))
     listed = next((store / "csca").iterdir())
     listed.write_bytes(listed.read_bytes()[:-1] + b"\x00")
     result = check_trust(_ctx(store))

@@ -18,10 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from edge.cli.main import main
-from edge.identity import lds_build, tlv, trust_admin
+from edge.identity import tlv, trust_admin
 from edge.identity.passive_auth import verify_passive
 from edge.identity.sod import parse_sod
 from edge.identity.trust_store import MANIFEST_NAME, TrustStore, sha256_hex
+from firmware_bridge.sim import lds_build
+from firmware_bridge.sim import pki as sim_pki
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -30,9 +32,9 @@ def _dgs() -> dict[int, bytes]:
     return {1: b"\x61\x05\x5f\x1f\x02AB", 2: b"\x75\x03\x01\x02\x03"}
 
 
-def _master_list(cscas: list[lds_build.TestPki], signer_csca: lds_build.TestPki) -> bytes:
-    signer = lds_build.make_test_pki(csca=(signer_csca.csca_key, signer_csca.csca_cert))
-    return lds_build.build_master_list([p.csca_cert for p in cscas], signer.ds_key, signer.ds_cert)
+def _master_list(cscas: list[sim_pki.TestPki], signer_csca: sim_pki.TestPki) -> bytes:
+    signer = sim_pki.make_test_pki(csca=(signer_csca.csca_key, signer_csca.csca_cert))
+    return sim_pki.build_master_list([p.csca_cert for p in cscas], signer.ds_key, signer.ds_cert)
 
 
 def _pem(tmp_path: Path, name: str, cert: x509.Certificate) -> Path:
@@ -47,26 +49,26 @@ def _store_state(store: Path) -> dict[str, bytes]:
     return {p.relative_to(store).as_posix(): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
 
 
-def _flip_in_first_certificate(ml: bytes, pki: lds_build.TestPki) -> bytes:
+def _flip_in_first_certificate(ml: bytes, pki: sim_pki.TestPki) -> bytes:
     der = pki.csca_cert.public_bytes(serialization.Encoding.DER)
     at = ml.index(der) + len(der) - 40  # inside the certificate's signature value
     return ml[:at] + bytes([ml[at] ^ 0x01]) + ml[at + 1 :]
 
 
 @pytest.fixture
-def publisher() -> lds_build.TestPki:
+def publisher() -> sim_pki.TestPki:
     """The country that publishes the master list (its CSCA issues the list signer); the operator pins it."""
-    return lds_build.make_test_pki(country="DE")
+    return sim_pki.make_test_pki(country="DE")
 
 
 @pytest.fixture
-def vn() -> lds_build.TestPki:
-    return lds_build.make_test_pki(country="VN")
+def vn() -> sim_pki.TestPki:
+    return sim_pki.make_test_pki(country="VN")
 
 
 # ------------------------------------------------------------------ the forgery (issue 14)
 def test_tampered_master_list_is_refused_and_store_unchanged(
-    tmp_path: Path, publisher: lds_build.TestPki, vn: lds_build.TestPki
+    tmp_path: Path, publisher: sim_pki.TestPki, vn: sim_pki.TestPki
 ) -> None:
     store = tmp_path / "store"
     signer_ca = _pem(tmp_path, "de-csca.pem", publisher.csca_cert)
@@ -84,8 +86,8 @@ def test_tampered_master_list_is_refused_and_store_unchanged(
     assert verify_passive(sod, _dgs(), TrustStore.load(store), NOW).status == "no_trust_anchor"
 
 
-def test_self_consistent_forgery_is_refused(tmp_path: Path, publisher: lds_build.TestPki) -> None:
-    forger = lds_build.make_test_pki(country="VN")  # own CSCA + own signer: verifies against itself
+def test_self_consistent_forgery_is_refused(tmp_path: Path, publisher: sim_pki.TestPki) -> None:
+    forger = sim_pki.make_test_pki(country="VN")  # own CSCA + own signer: verifies against itself
     forged = tmp_path / "forged.ml"
     forged.write_bytes(_master_list([forger], signer_csca=forger))
     with pytest.raises(trust_admin.TrustImportError) as info:
@@ -94,7 +96,7 @@ def test_self_consistent_forgery_is_refused(tmp_path: Path, publisher: lds_build
     assert not (tmp_path / "store").exists()
 
 
-def test_master_list_without_signer_ca_is_refused(tmp_path: Path, publisher: lds_build.TestPki) -> None:
+def test_master_list_without_signer_ca_is_refused(tmp_path: Path, publisher: sim_pki.TestPki) -> None:
     ml = tmp_path / "list.ml"
     ml.write_bytes(_master_list([publisher], signer_csca=publisher))
     with pytest.raises(trust_admin.TrustImportError) as info:
@@ -102,7 +104,7 @@ def test_master_list_without_signer_ca_is_refused(tmp_path: Path, publisher: lds
     assert info.value.code == "E_TRUST_SIGNER_UNTRUSTED"
 
 
-def test_loose_files_in_the_folder_are_ignored(tmp_path: Path, vn: lds_build.TestPki) -> None:
+def test_loose_files_in_the_folder_are_ignored(tmp_path: Path, vn: sim_pki.TestPki) -> None:
     """Dropping a certificate or a master list into reader.csca_dir no longer extends what the gate trusts."""
     store = tmp_path / "store"
     store.mkdir()
@@ -115,10 +117,10 @@ def test_loose_files_in_the_folder_are_ignored(tmp_path: Path, vn: lds_build.Tes
     assert verify_passive(sod, _dgs(), trust, NOW).status == "no_trust_anchor"
 
 
-def test_edited_listed_file_is_ignored(tmp_path: Path, vn: lds_build.TestPki) -> None:
+def test_edited_listed_file_is_ignored(tmp_path: Path, vn: sim_pki.TestPki) -> None:
     store = tmp_path / "store"
     trust_admin.import_file(store, _pem(tmp_path, "vn.pem", vn.csca_cert), [])
-    other = lds_build.make_test_pki(country="VN")
+    other = sim_pki.make_test_pki(country="VN")
     listed = next((store / "csca").iterdir())
     listed.write_bytes(other.csca_cert.public_bytes(serialization.Encoding.DER))
     trust = TrustStore.load(store)
@@ -128,11 +130,11 @@ def test_edited_listed_file_is_ignored(tmp_path: Path, vn: lds_build.TestPki) ->
 
 # ------------------------------------------------------------------ import, list, remove
 def test_genuine_master_list_imports_and_cards_verify(
-    tmp_path: Path, publisher: lds_build.TestPki, vn: lds_build.TestPki
+    tmp_path: Path, publisher: sim_pki.TestPki, vn: sim_pki.TestPki
 ) -> None:
     store = tmp_path / "store"
     ml = tmp_path / "bsi.ml"
-    fr = lds_build.make_test_pki(country="FR")
+    fr = sim_pki.make_test_pki(country="FR")
     ml.write_bytes(_master_list([vn, fr, publisher], signer_csca=publisher))
     report = trust_admin.import_file(store, ml, [_pem(tmp_path, "de.pem", publisher.csca_cert)])
     assert report.kind == "master_list"
@@ -148,9 +150,9 @@ def test_genuine_master_list_imports_and_cards_verify(
         assert verify_passive(sod, _dgs(), trust, NOW).status == "valid"
 
 
-def test_ldif_collection(tmp_path: Path, publisher: lds_build.TestPki, vn: lds_build.TestPki) -> None:
+def test_ldif_collection(tmp_path: Path, publisher: sim_pki.TestPki, vn: sim_pki.TestPki) -> None:
     ml = _master_list([vn], signer_csca=publisher)
-    fr = lds_build.make_test_pki(country="FR")
+    fr = sim_pki.make_test_pki(country="FR")
     fr_der = fr.csca_cert.public_bytes(serialization.Encoding.DER)
 
     def folded(attr: str, value: bytes) -> str:
@@ -170,7 +172,7 @@ def test_ldif_collection(tmp_path: Path, publisher: lds_build.TestPki, vn: lds_b
     assert set(report.added) == {sha256_hex(vn.csca_cert), sha256_hex(fr.csca_cert)}
 
 
-def test_document_signer_is_not_a_trust_anchor(tmp_path: Path, vn: lds_build.TestPki) -> None:
+def test_document_signer_is_not_a_trust_anchor(tmp_path: Path, vn: sim_pki.TestPki) -> None:
     with pytest.raises(trust_admin.TrustImportError) as info:
         trust_admin.import_file(tmp_path / "store", _pem(tmp_path, "ds.pem", vn.ds_cert), [])
     assert info.value.code == "E_TRUST_NOT_CSCA"
@@ -182,7 +184,7 @@ def test_document_signer_is_not_a_trust_anchor(tmp_path: Path, vn: lds_build.Tes
 
 
 def test_cli_import_list_remove(
-    tmp_path: Path, publisher: lds_build.TestPki, vn: lds_build.TestPki, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, publisher: sim_pki.TestPki, vn: sim_pki.TestPki, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = tmp_path / "store"
     ml = tmp_path / "list.ml"
@@ -212,7 +214,7 @@ def test_cli_import_list_remove(
 
 
 # ------------------------------------------------------------------ CRLs
-def _crl(issuer: lds_build.TestPki, serials: list[int], next_update: dt.datetime, key: object = None) -> bytes:
+def _crl(issuer: sim_pki.TestPki, serials: list[int], next_update: dt.datetime, key: object = None) -> bytes:
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(issuer.csca_cert.subject)
@@ -227,7 +229,7 @@ def _crl(issuer: lds_build.TestPki, serials: list[int], next_update: dt.datetime
     return crl.public_bytes(serialization.Encoding.DER)
 
 
-def test_revoked_document_signer_is_invalid(tmp_path: Path, vn: lds_build.TestPki) -> None:
+def test_revoked_document_signer_is_invalid(tmp_path: Path, vn: sim_pki.TestPki) -> None:
     store = tmp_path / "store"
     trust_admin.import_file(store, _pem(tmp_path, "vn.pem", vn.csca_cert), [])
     sod = parse_sod(lds_build.build_sod(_dgs(), vn))
@@ -239,7 +241,7 @@ def test_revoked_document_signer_is_invalid(tmp_path: Path, vn: lds_build.TestPk
     assert (result.status, result.failed_check) == ("invalid", "revoked")
 
 
-def test_crl_signed_by_someone_else_is_refused(tmp_path: Path, vn: lds_build.TestPki) -> None:
+def test_crl_signed_by_someone_else_is_refused(tmp_path: Path, vn: sim_pki.TestPki) -> None:
     store = tmp_path / "store"
     trust_admin.import_file(store, _pem(tmp_path, "vn.pem", vn.csca_cert), [])
     before = _store_state(store)
@@ -252,7 +254,7 @@ def test_crl_signed_by_someone_else_is_refused(tmp_path: Path, vn: lds_build.Tes
 
 
 # ------------------------------------------------------------------ DS certificate checks
-def _ds(vn: lds_build.TestPki, *, ca: bool, digital_signature: bool) -> lds_build.TestPki:
+def _ds(vn: sim_pki.TestPki, *, ca: bool, digital_signature: bool) -> sim_pki.TestPki:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.COMMON_NAME, "DS")])
     usage = dict.fromkeys(
@@ -283,11 +285,11 @@ def _ds(vn: lds_build.TestPki, *, ca: bool, digital_signature: bool) -> lds_buil
         )
         .sign(vn.csca_key, hashes.SHA256())
     )
-    return lds_build.TestPki(vn.csca_key, vn.csca_cert, key, cert)
+    return sim_pki.TestPki(vn.csca_key, vn.csca_cert, key, cert)
 
 
 @pytest.mark.parametrize(("ca", "digital_signature"), [(True, True), (False, False)])
-def test_ds_must_be_a_signing_certificate(vn: lds_build.TestPki, ca: bool, digital_signature: bool) -> None:
+def test_ds_must_be_a_signing_certificate(vn: sim_pki.TestPki, ca: bool, digital_signature: bool) -> None:
     signer = _ds(vn, ca=ca, digital_signature=digital_signature)
     sod = parse_sod(lds_build.build_sod(_dgs(), signer))
     result = verify_passive(sod, _dgs(), TrustStore.from_certificates([vn.csca_cert]), NOW)
@@ -296,7 +298,7 @@ def test_ds_must_be_a_signing_certificate(vn: lds_build.TestPki, ca: bool, digit
     assert verify_passive(good, _dgs(), TrustStore.from_certificates([vn.csca_cert]), NOW).status == "valid"
 
 
-def _with_signing_time(sod_bytes: bytes, pki: lds_build.TestPki, when: dt.datetime) -> bytes:
+def _with_signing_time(sod_bytes: bytes, pki: sim_pki.TestPki, when: dt.datetime) -> bytes:
     info = cms.ContentInfo.load(tlv.decode(sod_bytes).value)
     signer = info["content"]["signer_infos"][0]
     attrs = [
@@ -311,7 +313,7 @@ def _with_signing_time(sod_bytes: bytes, pki: lds_build.TestPki, when: dt.dateti
     return tlv.encode(0x77, info.dump(force=True))
 
 
-def test_ds_validity_at_signing_time(vn: lds_build.TestPki) -> None:
+def test_ds_validity_at_signing_time(vn: sim_pki.TestPki) -> None:
     sod_bytes = lds_build.build_sod(_dgs(), vn)
     trust = TrustStore.from_certificates([vn.csca_cert])
     inside = parse_sod(_with_signing_time(sod_bytes, vn, NOW - dt.timedelta(days=1)))
@@ -322,7 +324,7 @@ def test_ds_validity_at_signing_time(vn: lds_build.TestPki) -> None:
     assert "signed" in result.details
 
 
-def test_import_keeps_other_files_and_replaces_the_folder_whole(tmp_path: Path, vn: lds_build.TestPki) -> None:
+def test_import_keeps_other_files_and_replaces_the_folder_whole(tmp_path: Path, vn: sim_pki.TestPki) -> None:
     store = tmp_path / "store"
     store.mkdir()
     (store / "notes.txt").write_text("operator's notes")
@@ -333,14 +335,14 @@ def test_import_keeps_other_files_and_replaces_the_folder_whole(tmp_path: Path, 
     assert not list((store / "csca").iterdir())
 
 
-def test_master_list_with_an_expired_signer_is_refused(tmp_path: Path, publisher: lds_build.TestPki) -> None:
-    signer = lds_build.make_test_pki(
+def test_master_list_with_an_expired_signer_is_refused(tmp_path: Path, publisher: sim_pki.TestPki) -> None:
+    signer = sim_pki.make_test_pki(
         csca=(publisher.csca_key, publisher.csca_cert),
         ds_not_before=NOW - dt.timedelta(days=900),
         ds_not_after=NOW - dt.timedelta(days=1),
     )
     ml = tmp_path / "old.ml"
-    ml.write_bytes(lds_build.build_master_list([publisher.csca_cert], signer.ds_key, signer.ds_cert))
+    ml.write_bytes(sim_pki.build_master_list([publisher.csca_cert], signer.ds_key, signer.ds_cert))
     with pytest.raises(trust_admin.TrustImportError) as info:
         trust_admin.import_file(tmp_path / "store", ml, [_pem(tmp_path, "de.pem", publisher.csca_cert)])
     assert info.value.code == "E_TRUST_SIGNER_UNTRUSTED"

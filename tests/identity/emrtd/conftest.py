@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from edge.identity import lds_build
+from firmware_bridge.sim import pki as sim_pki
 from firmware_bridge.sim.identity_builder import build_identity
 from firmware_bridge.sim.vchip.card import VirtualCccdChip
 from firmware_bridge.sim.vchip.identity import identity_from_json
@@ -32,12 +32,12 @@ def face_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pki() -> lds_build.TestPki:
-    return lds_build.make_test_pki("VN")
+def pki() -> sim_pki.TestPki:
+    return sim_pki.make_test_pki("VN")
 
 
 @pytest.fixture(scope="session")
-def make_document(face_path: Path, pki: lds_build.TestPki) -> Callable[..., dict[str, Any]]:
+def make_document(face_path: Path, pki: sim_pki.TestPki) -> Callable[..., dict[str, Any]]:
     cache: dict[str, dict[str, Any]] = {}
 
     def make(**options: Any) -> dict[str, Any]:

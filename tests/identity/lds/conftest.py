@@ -8,7 +8,8 @@ import io
 import pytest
 from PIL import Image
 
-from edge.identity import lds_build
+from firmware_bridge.sim import lds_build
+from firmware_bridge.sim import pki as sim_pki
 
 DEV_ID = "001099012345"
 
@@ -32,5 +33,5 @@ def dev_dgs(jpeg_bytes: bytes) -> dict[int, bytes]:
 
 
 @pytest.fixture(scope="session")
-def pki() -> lds_build.TestPki:
-    return lds_build.make_test_pki()
+def pki() -> sim_pki.TestPki:
+    return sim_pki.make_test_pki()

@@ -5,8 +5,10 @@ import datetime as dt
 import pytest
 from cryptography import x509
 
-from edge.identity import lds_build, tlv
-from edge.identity.lds_build import LdsBuildError
+from edge.identity import tlv
+from firmware_bridge.sim import lds_build
+from firmware_bridge.sim import pki as sim_pki
+from firmware_bridge.sim.pki import LdsBuildError
 
 
 def test_ef_com_from_numbers_or_tags() -> None:
@@ -43,12 +45,12 @@ def test_dg2_rejects_impossible_size() -> None:
         lds_build.build_dg2(b"\xff\xd8", "jpeg", 10, 70000)
 
 
-def test_sod_rejects_unknown_hash(pki: lds_build.TestPki) -> None:
+def test_sod_rejects_unknown_hash(pki: sim_pki.TestPki) -> None:
     with pytest.raises(LdsBuildError, match="hash algorithm"):
         lds_build.build_sod({1: b"x"}, pki, "md5")
 
 
-def test_pki_certificates_have_icao_extensions(pki: lds_build.TestPki) -> None:
+def test_pki_certificates_have_icao_extensions(pki: sim_pki.TestPki) -> None:
     csca_bc = pki.csca_cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     ds_bc = pki.ds_cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     assert csca_bc.ca

@@ -6,9 +6,10 @@ import unicodedata
 import pytest
 from asn1crypto import core
 
-from edge.identity import lds_build, tlv
+from edge.identity import tlv
 from edge.identity.dg13 import SENSITIVE_FIELDS, Dg13, Dg13Error, parse_dg13
 from edge.identity.tlv import TlvError
+from firmware_bridge.sim import lds_build
 
 FULL = {
     1: "001099012345",

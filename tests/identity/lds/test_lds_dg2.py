@@ -6,8 +6,9 @@ import struct
 import pytest
 from PIL import Image
 
-from edge.identity import lds_build, tlv
+from edge.identity import tlv
 from edge.identity.dg2 import Dg2Error, image_format, parse_dg2, parse_face_record
+from firmware_bridge.sim import lds_build
 
 
 def encode_image(fmt: str, size: tuple[int, int] = (48, 64)) -> bytes:

@@ -16,10 +16,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from edge.identity import lds_build
 from edge.identity.passive_auth import verify_passive
 from edge.identity.sod import parse_sod
 from edge.identity.trust_store import TrustStore
+from firmware_bridge.sim import lds_build
+from firmware_bridge.sim import pki as sim_pki
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -41,20 +42,20 @@ def _explicit(cert: x509.Certificate, signer_key: ec.EllipticCurvePrivateKey) ->
 
 
 @pytest.fixture(scope="module")
-def brainpool() -> lds_build.TestPki:
-    return lds_build.make_test_pki(curve="brainpoolP256r1")
+def brainpool() -> sim_pki.TestPki:
+    return sim_pki.make_test_pki(curve="brainpoolP256r1")
 
 
-def test_openssl_alone_cannot_load_explicit_brainpool(brainpool: lds_build.TestPki) -> None:
+def test_openssl_alone_cannot_load_explicit_brainpool(brainpool: sim_pki.TestPki) -> None:
     assert isinstance(brainpool.csca_key, ec.EllipticCurvePrivateKey)
     with pytest.raises(UnsupportedAlgorithm):
         _explicit(brainpool.ds_cert, brainpool.csca_key).public_key()
 
 
-def test_explicit_ds_key(brainpool: lds_build.TestPki, dev_dgs: dict[int, bytes]) -> None:
+def test_explicit_ds_key(brainpool: sim_pki.TestPki, dev_dgs: dict[int, bytes]) -> None:
     assert isinstance(brainpool.csca_key, ec.EllipticCurvePrivateKey)
     ds = _explicit(brainpool.ds_cert, brainpool.csca_key)
-    pki = lds_build.TestPki(brainpool.csca_key, brainpool.csca_cert, brainpool.ds_key, ds)
+    pki = sim_pki.TestPki(brainpool.csca_key, brainpool.csca_cert, brainpool.ds_key, ds)
     sod = parse_sod(lds_build.build_sod(dev_dgs, pki))
     store = TrustStore.from_certificates([brainpool.csca_cert])
     assert verify_passive(sod, dev_dgs, store, NOW).status == "valid"
@@ -64,16 +65,16 @@ def test_explicit_ds_key(brainpool: lds_build.TestPki, dev_dgs: dict[int, bytes]
     assert (result.status, result.failed_check) == ("invalid", "sod_signature")
 
 
-def test_explicit_csca_key(brainpool: lds_build.TestPki, dev_dgs: dict[int, bytes]) -> None:
+def test_explicit_csca_key(brainpool: sim_pki.TestPki, dev_dgs: dict[int, bytes]) -> None:
     assert isinstance(brainpool.csca_key, ec.EllipticCurvePrivateKey)
     csca = _explicit(brainpool.csca_cert, brainpool.csca_key)  # self-signed, key re-encoded
     sod = parse_sod(lds_build.build_sod(dev_dgs, brainpool))
     assert verify_passive(sod, dev_dgs, TrustStore.from_certificates([csca]), NOW).status == "valid"
     # a DS signed by some other key must still fail against the explicit-parameter CSCA
-    other = lds_build.make_test_pki(curve="brainpoolP256r1")
+    other = sim_pki.make_test_pki(curve="brainpoolP256r1")
     assert isinstance(other.csca_key, ec.EllipticCurvePrivateKey)
     forged_ds = _explicit(brainpool.ds_cert, other.csca_key)
-    forged = lds_build.TestPki(brainpool.csca_key, brainpool.csca_cert, brainpool.ds_key, forged_ds)
+    forged = sim_pki.TestPki(brainpool.csca_key, brainpool.csca_cert, brainpool.ds_key, forged_ds)
     result = verify_passive(
         parse_sod(lds_build.build_sod(dev_dgs, forged)), dev_dgs, TrustStore.from_certificates([csca]), NOW
     )

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from edge.errors import ExamGateError
-from edge.identity import lds_build, tlv
+from edge.identity import tlv
 from edge.identity.dg2 import parse_dg2
 from edge.identity.dg13 import parse_dg13
 from edge.identity.mrz import parse_dg1, parse_mrz
@@ -20,6 +20,8 @@ from edge.identity.passive_auth import verify_passive
 from edge.identity.qr import parse_qr
 from edge.identity.sod import parse_sod
 from edge.identity.trust_store import TrustStore, parse_master_list
+from firmware_bridge.sim import lds_build
+from firmware_bridge.sim import pki as sim_pki
 
 # derandomize: CI runs the same 300 cases each time; run with more examples locally to hunt.
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -27,7 +29,7 @@ NOW = dt.datetime.now(dt.UTC)
 
 _jpeg = io.BytesIO()
 Image.new("RGB", (8, 8), (1, 2, 3)).save(_jpeg, format="JPEG")
-PKI = lds_build.make_test_pki()
+PKI = sim_pki.make_test_pki()
 DG1 = lds_build.build_dg1_td1(
     "099012345", dt.date(1999, 1, 1), dt.date(2039, 1, 1), "M", "VNM", "Nguyễn", "An", "001099012345"
 )
@@ -35,7 +37,7 @@ DG2 = lds_build.build_dg2(_jpeg.getvalue(), "jpeg", 8, 8)
 DG13 = lds_build.build_dg13({1: "001099012345", 2: "Nguyễn Văn An", 3: "01/01/1999", 13: ("a", "b")})
 SOD = lds_build.build_sod({1: DG1, 2: DG2, 13: DG13}, PKI)
 TRUST = TrustStore.from_certificates([PKI.csca_cert])
-MASTER_LIST = lds_build.build_master_list([PKI.csca_cert], PKI.ds_key, PKI.ds_cert)
+MASTER_LIST = sim_pki.build_master_list([PKI.csca_cert], PKI.ds_key, PKI.ds_cert)
 
 
 def mutated(seed: bytes) -> st.SearchStrategy[bytes]:

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from edge.identity import lds_build
 from edge.identity.mrz import MrzError, check_digit, parse_dg1, parse_mrz
 from edge.identity.tlv import TlvError
 from edge.masking import mask_id
+from firmware_bridge.sim import lds_build
 
 # ICAO 9303-3/-5/-4 specimen MRZs (Anna Maria Eriksson of Utopia).
 TD1_SPECIMEN = "I<UTOD231458907<<<<<<<<<<<<<<<" + "7408122F1204159UTO<<<<<<<<<<<6" + "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"

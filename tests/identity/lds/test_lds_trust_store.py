@@ -6,22 +6,24 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from edge.identity import lds_build, trust_admin
+from edge.identity import trust_admin
 from edge.identity.passive_auth import verify_passive
 from edge.identity.sod import parse_sod
 from edge.identity.trust_store import TrustStore, TrustStoreError, parse_master_list
+from firmware_bridge.sim import lds_build
+from firmware_bridge.sim import pki as sim_pki
 
 NOW = dt.datetime.now(dt.UTC)
 
 
-def _master_list(cscas: list[lds_build.TestPki], signer_csca: lds_build.TestPki) -> tuple[bytes, lds_build.TestPki]:
+def _master_list(cscas: list[sim_pki.TestPki], signer_csca: sim_pki.TestPki) -> tuple[bytes, sim_pki.TestPki]:
     # the list signer is a DS-like certificate under one CSCA, as ICAO 9303-12 prescribes
-    signer = lds_build.make_test_pki(csca=(signer_csca.csca_key, signer_csca.csca_cert))
-    return lds_build.build_master_list([p.csca_cert for p in cscas], signer.ds_key, signer.ds_cert), signer
+    signer = sim_pki.make_test_pki(csca=(signer_csca.csca_key, signer_csca.csca_cert))
+    return sim_pki.build_master_list([p.csca_cert for p in cscas], signer.ds_key, signer.ds_cert), signer
 
 
 def test_folder_with_pem_der_and_master_list(tmp_path: Path, dev_dgs: dict[int, bytes]) -> None:
-    vn, de, fr, xx = (lds_build.make_test_pki(country=c) for c in ("VN", "DE", "FR", "XX"))
+    vn, de, fr, xx = (sim_pki.make_test_pki(country=c) for c in ("VN", "DE", "FR", "XX"))
     store = tmp_path / "store"
     (tmp_path / "vn.pem").write_bytes(vn.csca_pem)
     (tmp_path / "de.cer").write_bytes(de.csca_cert.public_bytes(serialization.Encoding.DER))
@@ -44,7 +46,7 @@ def test_folder_with_pem_der_and_master_list(tmp_path: Path, dev_dgs: dict[int, 
 
 
 def test_master_list_signer_not_in_list(tmp_path: Path) -> None:
-    fr, outsider = lds_build.make_test_pki(country="FR"), lds_build.make_test_pki(country="ZZ")
+    fr, outsider = sim_pki.make_test_pki(country="FR"), sim_pki.make_test_pki(country="ZZ")
     ml, _ = _master_list([fr], signer_csca=outsider)
     certs, info = parse_master_list(ml)
     assert len(certs) == 1
@@ -56,7 +58,7 @@ def test_master_list_signer_not_in_list(tmp_path: Path) -> None:
 
 
 def test_reload_picks_up_new_certificates(tmp_path: Path, dev_dgs: dict[int, bytes]) -> None:
-    pki = lds_build.make_test_pki()
+    pki = sim_pki.make_test_pki()
     store = TrustStore.load(tmp_path)
     sod = parse_sod(lds_build.build_sod(dev_dgs, pki))
     assert verify_passive(sod, dev_dgs, store, NOW).status == "no_trust_anchor"
@@ -70,22 +72,20 @@ def test_reload_picks_up_new_certificates(tmp_path: Path, dev_dgs: dict[int, byt
 
 
 def test_pem_bundle(tmp_path: Path) -> None:
-    a, b = lds_build.make_test_pki(country="AA"), lds_build.make_test_pki(country="BB")
+    a, b = sim_pki.make_test_pki(country="AA"), sim_pki.make_test_pki(country="BB")
     (tmp_path / "bundle.pem").write_bytes(a.csca_pem + b"\n" + b.csca_pem)
     trust_admin.import_file(tmp_path / "store", tmp_path / "bundle.pem", [])
     assert len(TrustStore.load(tmp_path / "store")) == 2
 
 
 def test_broken_files_are_reported_not_fatal(tmp_path: Path) -> None:
-    pki = lds_build.make_test_pki()
+    pki = sim_pki.make_test_pki()
     (tmp_path / "ok.pem").write_bytes(pki.csca_pem)
     trust_admin.import_file(tmp_path / "store", tmp_path / "ok.pem", [])
     folder = tmp_path / "store"
     (folder / "broken.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
     (folder / "garbage.der").write_bytes(b"\x30\x82\xff\xff\x00")
-    (folder / "signed-other.p7").write_bytes(
-        lds_build.build_signed_data("1.2.3.4", b"\x04\x00", pki.ds_key, pki.ds_cert)
-    )
+    (folder / "signed-other.p7").write_bytes(sim_pki.build_signed_data("1.2.3.4", b"\x04\x00", pki.ds_key, pki.ds_cert))
     store = TrustStore.load(folder)
     assert len(store) == 1
     assert sorted(Path(p).name for p, _ in store.problems) == ["broken.pem", "garbage.der", "signed-other.p7"]
@@ -100,8 +100,8 @@ def test_missing_folder_and_reload_without_folder(tmp_path: Path) -> None:
 
 
 def test_issuer_lookup_prefers_key_identifier() -> None:
-    old = lds_build.make_test_pki()
-    new = lds_build.make_test_pki()  # renewed CSCA: same DN, new key
+    old = sim_pki.make_test_pki()
+    new = sim_pki.make_test_pki()  # renewed CSCA: same DN, new key
     store = TrustStore.from_certificates([old.csca_cert, new.csca_cert])
     assert store.issuers_of(new.ds_cert) == [new.csca_cert]
     assert store.issuers_of(old.ds_cert) == [old.csca_cert]

@@ -14,7 +14,6 @@ import pytest
 from PIL import Image
 
 from edge.devices import AccessKey
-from edge.identity import lds_build
 from edge.identity.emrtd import pace
 from edge.identity.emrtd.apdu import CommandApdu, ResponseApdu
 from edge.identity.emrtd.cardaccess import parse_security_infos
@@ -22,6 +21,7 @@ from edge.identity.emrtd.errors import SecureMessagingError
 from edge.identity.emrtd.session import EmrtdSession
 from edge.identity.emrtd.sm import SecureChannel
 from firmware_bridge.sim import identity_builder
+from firmware_bridge.sim import pki as sim_pki
 from firmware_bridge.sim.vchip.card import CardGone, VirtualCccdChip, load_identity_card
 from firmware_bridge.sim.vchip.channel import MemoryChannel
 from firmware_bridge.sim.vchip.identity import identity_from_json
@@ -38,7 +38,7 @@ def face(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def document(face: Path) -> dict[str, Any]:
-    pki = lds_build.make_test_pki("VN")
+    pki = sim_pki.make_test_pki("VN")
     return identity_builder.build_identity(
         "Trần Thị Bình", "079301000123", dt.date(2001, 3, 9), dt.date(2041, 3, 9), "F", face, pki=pki
     )
