@@ -35,9 +35,8 @@ from edge.device_config import (
     SimulatedReaderConfig,
     SimulatedTurnstileConfig,
 )
-from edge.devices import ChipIdentity, Frame
 from edge.errors import ConfigError
-from edge.lane import CandidateReport
+from edge.lane import CandidateReport, Notice, ReviewOpened, on_done
 from edge.mqtt.settings import MqttSettings
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
@@ -255,25 +254,25 @@ async def _drive(
     loop = asyncio.get_running_loop()
     current: dict[str, Step] = {}
 
-    def proctor(report: CandidateReport, _identity: ChipIdentity | None, _frame: Frame | None) -> None:
+    def proctor(notice: Notice) -> None:
+        if not isinstance(notice, ReviewOpened):
+            return
         step = current["step"]
         approve = step.proctor == "approve"
         reason = "checked the ID card and the face by hand" if approve else "face does not match the card"
+        attempt_id = notice.report.attempt_id
 
         def answer() -> None:
-            gate.reviews.resolve(report.attempt_id, ReviewAnswer(approve, "demo-proctor", reason))
+            gate.reviews.resolve(attempt_id, ReviewAnswer(approve, "demo-proctor", reason))
 
         threading.Timer(0.3, answer).start()
 
-    previous = gate.lane.on_report  # e.g. the MQTT link's wake-up
-
+    # after the listeners wiring registered (e.g. the MQTT link's wake-up), as before
     def reported(report: CandidateReport) -> None:
-        if previous is not None:
-            previous(report)
         loop.call_soon_threadsafe(done.put_nowait, report)
 
-    gate.lane.on_report = reported
-    gate.lane.on_review = proctor
+    gate.lane.listen(on_done(reported))
+    gate.lane.listen(proctor)
     stop = asyncio.Event()
     runner = asyncio.create_task(gate.lane.run(stop))
     results: list[tuple[Step, CandidateReport]] = []

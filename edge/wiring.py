@@ -22,7 +22,7 @@ from edge.devices import Camera, CardReader, FaceVerifier, Turnstile
 from edge.errors import ConfigError, ExamGateError
 from edge.gate_commands import GateCommands, load_centre_lock, load_centre_thresholds
 from edge.keys import CameraQrKeySource, TapQrKeySource
-from edge.lane import CandidateReport, Lane, LaneSettings
+from edge.lane import Lane, LaneSettings, on_done
 from edge.policy import PolicyParams
 from edge.privacy.evidence import EvidenceVault, open_vault
 from edge.reviews import ReviewBroker
@@ -209,14 +209,7 @@ def build_link(gate: Gate) -> GateLink | None:
     link = link_from_config(gate.cfg, gate.store, GateCommands(gate.lane, gate.store, gate.cfg.digest()))
     if link is None:
         return None
-    previous = gate.lane.on_report
-
-    def wake_publisher(report: CandidateReport) -> None:
-        link.wake()
-        if previous is not None:
-            previous(report)
-
-    gate.lane.on_report = wake_publisher
+    gate.lane.listen(on_done(lambda _report: link.wake()))  # a decision was written: publish it now
     return link
 
 

@@ -30,6 +30,7 @@ from edge.api.routes import assisted, auth, health, reports, reviews, screens
 from edge.api.security import CSRF_HEADER, BodyLimit, RefusedError, SecurityHeaders, read_token_file
 from edge.api.settings import ApiSettings
 from edge.errors import ExamGateError
+from edge.lane import on_done
 from edge.wiring import Gate
 
 __all__ = ["CSRF_HEADER", "PUBLIC_MOUNTS", "PUBLIC_ROUTES", "Problem", "create_app"]
@@ -52,7 +53,7 @@ def create_app(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None)
     hub.attach(gate.lane)
     session_id = gate.lane.settings.session_id
     metrics = Metrics(queries, session_id, gate.store.outbox_backlog, lambda: len(gate.reviews.pending()))
-    hub.report_listeners.append(metrics.observe)
+    gate.lane.listen(on_done(metrics.observe))
     templates = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), auto_reload=False
     )

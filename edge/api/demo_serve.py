@@ -22,7 +22,7 @@ from edge.api.live import LiveHub
 from edge.api.serve import make_server, run_server
 from edge.api.settings import ApiSettings
 from edge.demo import Scenario, Step, default_data_dir, load_roster, load_scenario, prepare_workdir
-from edge.lane import CandidateReport
+from edge.lane import CandidateReport, on_done
 from edge.reviews import ReviewAnswer
 from edge.wiring import Gate, build_gate
 
@@ -100,7 +100,6 @@ async def _drive(
     scenario: Scenario,
     stop: asyncio.Event,
     pause_s: float,
-    listeners: list[Callable[[CandidateReport], None]],
 ) -> None:
     """Tap the scenario's cards one after another, each when the previous candidate is finished."""
     from firmware_bridge.camera.folder import FolderCamera  # noqa: PLC0415
@@ -115,7 +114,7 @@ async def _drive(
     def on_report(report: CandidateReport) -> None:
         loop.call_soon_threadsafe(finished.put_nowait, report)
 
-    listeners.append(on_report)
+    gate.lane.listen(on_done(on_report))
     camera_root = camera.folder.parent
     order = demo_order(scenario)
     turn = 0
@@ -157,7 +156,7 @@ async def serve_demo(
     server = make_server(gate, gate.cfg.api, hub=hub)
     api = asyncio.create_task(run_server(server, api_stop))
     lane = asyncio.create_task(gate.lane.run(stop))
-    driver = asyncio.create_task(_drive(gate, scenario, stop, pause_s, hub.report_listeners))
+    driver = asyncio.create_task(_drive(gate, scenario, stop, pause_s))
     try:
         await stop.wait()
         for attempt_id in gate.reviews.pending():  # nobody will answer now: let the lane finish

@@ -1,5 +1,5 @@
 """What the screens show live: the queue of reviews waiting for a proctor, the kiosk's state, and the stream of
-decisions. Fed by the lane's callbacks (called on the lane's event loop), read by the API (its own loop or the same
+decisions. Fed by the lane's notices (told on the lane's event loop), read by the API (its own loop or the same
 one), pushed to browsers as server-sent events.
 
 Face images of a pending review stay in memory only, and only until the candidate is finished; they are encoded to
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from edge.devices import AccessKey, CardReader, CardTap, ChipIdentity, Frame, RgbImage, Turnstile, TurnstileStatus
-from edge.lane import CandidateReport, Lane
+from edge.devices import ChipIdentity, Frame, RgbImage
+from edge.lane import CandidateDone, CandidateReport, GateReleased, Lane, Notice, ReviewOpened, TapSeen
 
 ImageKind = Literal["live", "chip", "roster"]
 KioskState = Literal["idle", "camera", "wait", "pass", "see_proctor"]
@@ -100,47 +100,6 @@ class Broadcaster:
                 continue
 
 
-class _TapNotifyingReader:
-    """The lane's card reader, telling the hub when a card arrives (the kiosk then says 'look at the camera')."""
-
-    def __init__(self, inner: CardReader, on_tap: Callable[[], None]) -> None:
-        self.inner = inner
-        self.on_tap = on_tap
-
-    def poll(self, timeout_s: float) -> CardTap | None:
-        tap = self.inner.poll(timeout_s)
-        if tap is not None:
-            self.on_tap()
-        return tap
-
-    def read(self, tap: CardTap, key: AccessKey | None) -> ChipIdentity:
-        return self.inner.read(tap, key)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class _ReleaseNotifyingTurnstile:
-    """The lane's turnstile, telling the hub when it pulses the relay (the console shows 'gate opened')."""
-
-    def __init__(self, inner: Turnstile, on_release: Callable[[str], None]) -> None:
-        self.inner = inner
-        self.on_release = on_release
-
-    def release(self, direction: Literal["entry", "exit"] = "entry") -> None:
-        self.inner.release(direction)
-        self.on_release(direction)
-
-    def wait_passage(self, timeout_s: float) -> bool:
-        return self.inner.wait_passage(timeout_s)
-
-    def status(self) -> TurnstileStatus:
-        return self.inner.status()
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -153,7 +112,6 @@ class LiveHub:
         self.kiosk = Broadcaster()
         self.kiosk_result_s = kiosk_result_s
         self.lane_loop: asyncio.AbstractEventLoop | None = None
-        self.report_listeners: list[Callable[[CandidateReport], None]] = []
         self._clock = clock
         self._items: dict[str, ReviewItem] = {}
         self._lock = threading.Lock()
@@ -164,34 +122,24 @@ class LiveHub:
 
     # ------------------------------------------------------------- wiring
     def attach(self, lane: Lane) -> None:
-        """Hook into the lane's callbacks and device ports; keeps any callback already set (the MQTT link's)."""
-        previous_report = lane.on_report
-        previous_review = lane.on_review
+        """Listen to the lane's notices (a tap, a review opened, the gate released, a candidate done)."""
+        lane.listen(self.notice)
 
-        def on_report(report: CandidateReport) -> None:
-            if previous_report is not None:
-                previous_report(report)
-            self.on_report(report)
-
-        def on_review(report: CandidateReport, identity: ChipIdentity | None, frame: Frame | None) -> None:
-            if previous_review is not None:
-                previous_review(report, identity, frame)
-            self.on_review(report, identity, frame)
-
-        lane.on_report = on_report
-        lane.on_review = on_review
-
-        def on_tap() -> None:
-            if lane.locked_reason is None:  # a locked lane ignores the tap: nothing starts, nothing is busy
+    def notice(self, notice: Notice) -> None:
+        match notice:
+            case TapSeen():  # the lane tells it only when unlocked: a locked lane ignores the tap
                 self.on_tap()
-
-        lane.reader = _TapNotifyingReader(lane.reader, on_tap)
-        lane.turnstile = _ReleaseNotifyingTurnstile(lane.turnstile, self.on_release)
+            case ReviewOpened():
+                self.on_review(notice.report, notice.identity, notice.frame)
+            case GateReleased():
+                self.on_release(notice.direction)
+            case CandidateDone():
+                self.on_report(notice.report)
 
     def bind_lane_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         self.lane_loop = loop
 
-    # ----------------------------------------------------- lane callbacks
+    # ------------------------------------------------------- lane notices
     def on_tap(self) -> None:
         with self._lock:
             self._busy = True
@@ -246,8 +194,6 @@ class LiveHub:
         with self._lock:
             self.recent = [*self.recent[-49:], decision]
         self.console.publish(decision)
-        for listener in self.report_listeners:
-            listener(report)
         if report.outcome == "pass":
             self.set_kiosk("pass", report.full_name)
         else:

@@ -25,7 +25,7 @@ from edge.api.app import CSRF_HEADER, create_app
 from edge.api.settings import ApiSettings
 from edge.config import sample_config
 from edge.devices import FaceResult, Frame, ReferenceImage
-from edge.lane import CandidateReport
+from edge.lane import CandidateReport, on_done
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
 from edge.wiring import Gate, build_gate
@@ -227,7 +227,7 @@ def build_env(tmp_path: Path, **settings: object) -> Env:
         accounts.add_user(username, ROLES[username], password, actor="test")
     lane = LaneThread(gate)
     env = Env(gate, app, tmp_path, lane)
-    app.state.hub.report_listeners.append(env.reports.put)
+    gate.lane.listen(on_done(env.reports.put))  # after the hub: its state is updated when a report arrives
     lane.start()
     app.state.hub.bind_lane_loop(lane.loop)
     return env

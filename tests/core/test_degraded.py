@@ -13,7 +13,7 @@ import pytest
 from edge.config import sample_config
 from edge.degraded import Reopening, ReopeningTurnstile
 from edge.errors import DeviceError
-from edge.lane import CandidateReport
+from edge.lane import CandidateReport, on_done
 from edge.store import RosterRow
 from edge.wiring import build_gate
 from firmware_bridge.sim.fixture_reader import FixtureCardReader
@@ -56,7 +56,7 @@ def test_missing_camera_starts_degraded_and_sends_candidates_to_review(tmp_path:
                 reports.append(report)
                 stop.set()
 
-            gate.lane.on_report = done
+            gate.lane.listen(on_done(done))
             gate.lane.settings = dataclasses.replace(
                 gate.lane.settings, frames_per_attempt=1, capture_window_s=0.0, review_timeout_s=0.5
             )

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import sample_config
-from edge.lane import REVIEW_FLAGS, AssistedRequest, CandidateReport
+from edge.lane import REVIEW_FLAGS, AssistedRequest, CandidateReport, Notice, ReviewOpened, on_done
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
 from edge.vision.verifier import REVIEW_EVIDENCE
@@ -95,7 +95,15 @@ def tap(gate: Gate, card_name: str, scene_name: str, *, proctor: ReviewAnswer | 
     async def go() -> CandidateReport:
         gate.lane.reviews.bind(asyncio.get_running_loop())
         if proctor is not None:
-            gate.lane.on_review = lambda report, _i, _f: gate.reviews.resolve(report.attempt_id, proctor)
+            answer = proctor
+
+            def proctor_answers(notice: Notice) -> None:
+                if isinstance(notice, ReviewOpened):
+                    gate.reviews.resolve(notice.report.attempt_id, answer)
+
+            # the latest proctor answers from now on (one proctor listener per gate, as the old callback slot)
+            kept = [f for f in gate.lane.listeners if getattr(f, "__name__", "") != "proctor_answers"]
+            gate.lane.listeners[:] = [*kept, proctor_answers]
         polled = await asyncio.to_thread(reader.poll, 1.0)
         assert polled is not None
         return await gate.lane.process(polled)
@@ -197,7 +205,7 @@ def test_run_loop_stops_after_current_candidate(gate: Gate) -> None:
             done.append(report)
             stop.set()  # a SIGTERM arriving while this candidate was in progress
 
-        gate.lane.on_report = on_report
+        gate.lane.listen(on_done(on_report))
         reader.tap("an")
         await asyncio.wait_for(gate.lane.run(stop), timeout=20)
         return done

@@ -15,7 +15,7 @@ from edge.config import sample_config
 from edge.devices import FaceResult, Frame, ReferenceImage
 from edge.errors import ExamGateError
 from edge.gate_commands import GateCommands
-from edge.lane import AssistedRequest, CandidateReport
+from edge.lane import AssistedRequest, CandidateReport, ReviewOpened, on_done
 from edge.store import RosterRow
 from edge.wiring import Gate, build_gate
 from firmware_bridge.sim.fixture_reader import FixtureCardReader
@@ -81,9 +81,10 @@ def run_until(gate: Gate, *, taps: int, stop_after_reports: int, on_review_stop:
             if len(reports) >= stop_after_reports:
                 stop.set()
 
-        gate.lane.on_report = done
+        gate.lane.listen(on_done(done))
         if on_review_stop:
-            gate.lane.on_review = lambda _r, _i, _f: stop.set()  # SIGTERM while the proctor has not answered
+            # SIGTERM while the proctor has not answered
+            gate.lane.listen(lambda notice: stop.set() if isinstance(notice, ReviewOpened) else None)
         for _ in range(taps):
             reader.tap("an")
         await asyncio.wait_for(gate.lane.run(stop), timeout=30)

@@ -1,0 +1,69 @@
+"""The lane's plain records: its settings, what it reports per candidate, an officer's request, the evidence port."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from edge.devices import RgbImage
+
+# Face findings that let a candidate through only after a proctor has looked: the roster photo contradicts the chip
+# photo, or a reference photo is unusable or poor (then the match rests on less than it should). Kept equal to
+# edge.vision.verifier.REVIEW_EVIDENCE by a test; not imported, so the lane does not load the vision stack.
+REVIEW_FLAGS = frozenset(
+    {"E_ROSTER_DISAGREES", "E_CHIP_PHOTO_UNUSABLE", "E_CHIP_PHOTO_POOR", "E_ROSTER_PHOTO_UNUSABLE"}
+)
+RETRYABLE_CHIP_CODES = frozenset({"E_CHIP_CARD_REMOVED", "E_CHIP_COMM", "E_CHIP_TIMEOUT", "E_CHIP_SM_FAILED"})
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    site_id: str
+    gate_id: str
+    session_id: str
+    thresholds_version: str
+    poll_timeout_s: float = 0.5
+    capture_window_s: float = 1.5
+    frames_per_attempt: int = 5
+    passage_timeout_s: float = 10.0
+    review_timeout_s: float = 300.0
+    pulse_ms: int = 300
+    anti_passback: bool = True
+
+
+@dataclass
+class CandidateReport:
+    """What happened to one candidate: the demo prints it, the API serves it."""
+
+    attempt_id: str
+    started_at: dt.datetime
+    outcome: str | None = None
+    reasons: tuple[str, ...] = ()
+    id_masked: str | None = None
+    candidate_id: str | None = None
+    full_name: str | None = None
+    face_score: float | None = None
+    face_attempts: int = 0
+    passed: bool | None = None
+    reviewed_by: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AssistedRequest:
+    """An officer-assisted admission: no usable chip; the officer checked the person's credential."""
+
+    personal_id: str
+    credential: str  # vneid_level2 | manual_no_card | manual_lost_card | manual_old_cmnd
+    officer: str
+    commitment_signed: bool = False
+    note: str = ""
+
+
+class EvidenceSink(Protocol):
+    """Keeps the face images of review/fail cases (encrypted, deleted after the retention period: edge.privacy)."""
+
+    def keep(
+        self, attempt_id: str, live: RgbImage | None, chip_image: bytes | None, roster_photo: bytes | None
+    ) -> None: ...
