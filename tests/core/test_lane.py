@@ -11,13 +11,23 @@ import dataclasses
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from edge.config import sample_config
-from edge.lane import REVIEW_FLAGS, AssistedRequest, CandidateReport, Notice, ReviewOpened, on_done
+from edge.lane import (
+    REVIEW_FLAGS,
+    AssistedRequest,
+    CandidateDone,
+    CandidateReport,
+    GateReleased,
+    Notice,
+    ReviewOpened,
+    TapSeen,
+    on_done,
+)
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
 from edge.vision.verifier import REVIEW_EVIDENCE
@@ -279,3 +289,81 @@ def test_officer_assisted_without_roster_photo_goes_to_review(gate: Gate) -> Non
 
 def test_review_flags_match_the_verifier() -> None:
     assert REVIEW_FLAGS == REVIEW_EVIDENCE
+
+
+# ---------------------------------------------------------------- notices to listeners
+def run_one(gate: Gate, card_name: str, scene_name: str, *listeners: Callable[[Notice], None]) -> list[Notice]:
+    """Serve one tapped card through the run loop; the notices the lane told, in order."""
+    reader, camera = gate.reader, gate.camera
+    assert isinstance(reader, FixtureCardReader) and isinstance(camera, FolderCamera)
+    camera.set_folder(camera.folder.parent / scene_name)
+    heard: list[Notice] = []
+
+    async def go() -> None:
+        stop = asyncio.Event()
+
+        def collect(notice: Notice) -> None:
+            heard.append(notice)
+            if isinstance(notice, CandidateDone):
+                stop.set()
+            if isinstance(notice, ReviewOpened):
+                gate.reviews.resolve(notice.report.attempt_id, ReviewAnswer(True, "proctor-1", "checked by hand"))
+
+        for listener in (*listeners, collect):
+            gate.lane.listen(listener)
+        reader.tap(card_name)
+        await asyncio.wait_for(gate.lane.run(stop), timeout=20)
+
+    asyncio.run(go())
+    return heard
+
+
+def test_listeners_hear_tap_release_and_done_in_order(gate: Gate) -> None:
+    heard = run_one(gate, "an", "high")
+    assert [type(n) for n in heard] == [TapSeen, GateReleased, CandidateDone]
+    released, done = heard[1], heard[2]
+    assert isinstance(released, GateReleased) and isinstance(done, CandidateDone)
+    assert released.attempt_id == done.report.attempt_id and released.direction == "entry"
+    assert done.report.outcome == "pass" and done.report.passed is True
+
+
+def test_review_notice_comes_before_the_proctors_release(gate: Gate) -> None:
+    heard = run_one(gate, "an", "grey")
+    assert [type(n) for n in heard] == [TapSeen, ReviewOpened, GateReleased, CandidateDone]
+    opened = heard[1]
+    assert isinstance(opened, ReviewOpened) and opened.identity is not None
+    assert opened.identity.personal_id == "001099012345" and opened.report.candidate_id == "SBD-1"
+
+
+def test_a_listener_that_raises_is_logged_and_the_lane_goes_on(gate: Gate, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_notice: Notice) -> None:
+        raise RuntimeError("001099012345 screen gone")  # the message is never logged
+
+    with caplog.at_level("ERROR", logger="examgate.lane"):
+        heard = run_one(gate, "an", "high", broken)
+    assert [type(n) for n in heard] == [TapSeen, GateReleased, CandidateDone]
+    done = heard[-1]
+    assert isinstance(done, CandidateDone) and done.report.outcome == "pass"
+    failures = [r.getMessage() for r in caplog.records if "lane listener failed" in r.getMessage()]
+    assert len(failures) == 3 and "notice=CandidateDone" in failures[-1] and "error=RuntimeError" in failures[-1]
+    assert "001099012345" not in caplog.text
+    assert pulses(gate) == 1 and "candidate.admitted" in events(gate)
+
+
+def test_a_locked_lane_tells_no_tap(gate: Gate) -> None:
+    reader = gate.reader
+    assert isinstance(reader, FixtureCardReader)
+    gate.lane.centre_lock = "exam paused"
+    heard: list[Notice] = []
+    gate.lane.listen(heard.append)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        reader.tap("an")
+        task = asyncio.create_task(gate.lane.run(stop))
+        await asyncio.sleep(1.0)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    asyncio.run(go())
+    assert heard == [] and pulses(gate) == 0
