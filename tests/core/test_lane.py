@@ -121,6 +121,22 @@ def tap(gate: Gate, card_name: str, scene_name: str, *, proctor: ReviewAnswer | 
     return asyncio.run(go())
 
 
+def tap_and_run_for(gate: Gate, card_name: str, seconds: float) -> None:
+    """Tap a card, then run the lane's loop for ``seconds`` and stop it."""
+    reader = gate.reader
+    assert isinstance(reader, FixtureCardReader)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        reader.tap(card_name)
+        task = asyncio.create_task(gate.lane.run(stop))
+        await asyncio.sleep(seconds)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    asyncio.run(go())
+
+
 def events(gate: Gate) -> list[str]:
     return [row.event_type for row in gate.store.outbox_pending(1000)]
 
@@ -227,19 +243,9 @@ def test_run_loop_stops_after_current_candidate(gate: Gate) -> None:
 
 def test_fire_release_locks_the_lane(gate: Gate) -> None:
     turnstile = gate.turnstile
-    reader = gate.reader
-    assert isinstance(turnstile, VirtualTurnstile) and isinstance(reader, FixtureCardReader)
+    assert isinstance(turnstile, VirtualTurnstile)
     turnstile.set_fire_release(True)
-
-    async def go() -> None:
-        stop = asyncio.Event()
-        reader.tap("an")
-        task = asyncio.create_task(gate.lane.run(stop))
-        await asyncio.sleep(1.5)
-        stop.set()
-        await asyncio.wait_for(task, timeout=10)
-
-    asyncio.run(go())
+    tap_and_run_for(gate, "an", 1.5)
     assert not gate.store.is_admitted("SES1", "SBD-1")
     rows = [json.loads(r.payload) for r in gate.store.outbox_pending(100)]
     assert any(r["event_type"] == "device.status" and r["state"] == "locked" for r in rows)
@@ -351,19 +357,8 @@ def test_a_listener_that_raises_is_logged_and_the_lane_goes_on(gate: Gate, caplo
 
 
 def test_a_locked_lane_tells_no_tap(gate: Gate) -> None:
-    reader = gate.reader
-    assert isinstance(reader, FixtureCardReader)
     gate.lane.centre_lock = "exam paused"
     heard: list[Notice] = []
     gate.lane.listen(heard.append)
-
-    async def go() -> None:
-        stop = asyncio.Event()
-        reader.tap("an")
-        task = asyncio.create_task(gate.lane.run(stop))
-        await asyncio.sleep(1.0)
-        stop.set()
-        await asyncio.wait_for(task, timeout=10)
-
-    asyncio.run(go())
+    tap_and_run_for(gate, "an", 1.0)
     assert heard == [] and pulses(gate) == 0
