@@ -14,7 +14,7 @@ from edge.errors import ExamGateError
 
 # Command groups contributed by each capability: module path -> register function name.
 GROUPS: tuple[str, ...] = (
-    "edge.cli.demo",
+    "edge.demo.cli",
     "edge.vision.cli",
     "edge.identity.cli",
     "edge.cli.chip",

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from api_env import free_port
 
-from edge.api.demo_serve import demo_order, parse_host_port, prepare, serve_demo
 from edge.api.errors import ApiError
-from edge.demo import default_data_dir, load_scenario
+from edge.demo.runner import default_data_dir, load_scenario
+from edge.demo.serve import demo_order, parse_host_port, prepare, serve_demo
 from firmware_bridge.turnstile.virtual import VirtualTurnstile
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.demo_broker import find_mosquitto
+from edge.demo.broker import find_mosquitto
 from edge.store import Store
 
 

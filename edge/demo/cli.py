@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from edge.cli.common import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK
 from edge.config import AppConfig, SiteConfig
-from edge.demo import Step, run_demo
-from edge.demo_broker import EmbeddedBroker
+from edge.demo.broker import EmbeddedBroker
+from edge.demo.runner import Step, run_demo
 from edge.lane import CandidateReport
 from edge.wiring import Gate
 
@@ -46,7 +46,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def cmd_demo_serve(args: argparse.Namespace, workdir: Path) -> int:
     """`--serve HOST:PORT`: keep the lane running with the proctor console, kiosk and metrics served."""
-    from edge.api.demo_serve import run  # noqa: PLC0415 - web stack only when serving
+    from edge.demo.serve import run  # noqa: PLC0415 - web stack only when serving
 
     return run(workdir, args.serve)
 

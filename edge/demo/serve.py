@@ -21,7 +21,7 @@ from edge.api.errors import ApiError
 from edge.api.live import LiveHub
 from edge.api.serve import make_server, run_server
 from edge.api.settings import ApiSettings
-from edge.demo import Scenario, Step, default_data_dir, load_roster, load_scenario, prepare_workdir
+from edge.demo.runner import Scenario, Step, default_data_dir, load_roster, load_scenario, prepare_workdir
 from edge.lane import CandidateReport, on_done
 from edge.reviews import ReviewAnswer
 from edge.wiring import Gate, build_gate
