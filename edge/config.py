@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.api.settings import ApiSettings
 from edge.device_config import (
@@ -28,9 +28,33 @@ from edge.device_config import (
     TurnstileConfig,
 )
 from edge.errors import ConfigError
-from edge.events.models import Verdict
 from edge.mqtt.settings import MqttSettings
+from edge.policy.settings import CloneCheckPolicy, PassiveAuthPolicy, PolicyConfig, Thresholds
+from edge.privacy.settings import PrivacyConfig
 from edge.vision.settings import VisionSettings
+
+# Policy and privacy sections live with their capability (like mqtt, api, vision); they are composed here.
+__all__ = [
+    "ENV_PREFIX",
+    "AppConfig",
+    "CloneCheckPolicy",
+    "LaneConfig",
+    "LoggingConfig",
+    "MatcherConfig",
+    "PassiveAuthPolicy",
+    "PolicyConfig",
+    "PrivacyConfig",
+    "SimulatedMatcherConfig",
+    "SiteConfig",
+    "StoreConfig",
+    "TfliteMatcherConfig",
+    "Thresholds",
+    "apply_env",
+    "load_config",
+    "masked_dump",
+    "problems_from",
+    "sample_config",
+]
 
 ENV_PREFIX = "EXAMGATE_"
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -52,54 +76,6 @@ class StoreConfig(_Section):
         description="FULL: a committed decision survives a power cut; NORMAL: may lose the last ones",
     )
     min_free_mb: Annotated[int, Field(ge=0)] = 200
-
-
-class Thresholds(_Section):
-    """Similarity thresholds (cosine, higher = more alike). Calibrated on data, never constants in code."""
-
-    version: Annotated[str, Field(min_length=1)]
-    match: Annotated[float, Field(ge=-1, le=1)]
-    review: Annotated[float, Field(ge=-1, le=1)]
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Thresholds:
-        if self.review > self.match:
-            raise ValueError(f"review ({self.review}) must be <= match ({self.match})")
-        return self
-
-
-class PassiveAuthPolicy(_Section):
-    """What each passive-authentication result means at this gate."""
-
-    valid: Verdict = "accept"
-    invalid: Verdict = "reject"
-    no_trust_anchor: Verdict = "review"
-    expired: Verdict = "review"
-    not_checked: Verdict = "review"
-
-
-class CloneCheckPolicy(_Section):
-    """What each chip/active-authentication (anti-clone) result means at this gate."""
-
-    valid: Verdict = "accept"
-    failed: Verdict = "reject"
-    not_supported: Verdict = "accept"
-    not_checked: Verdict = "accept"
-
-
-class PolicyConfig(_Section):
-    thresholds: Thresholds | None = Field(default=None, description="inline thresholds; or use thresholds_file")
-    thresholds_file: Path | None = Field(default=None, description="TOML written by `examgate face calibrate`")
-    max_face_attempts: Annotated[int, Field(ge=1, le=10)] = 3
-    anti_passback: bool = True
-    passive_auth: PassiveAuthPolicy = PassiveAuthPolicy()
-    clone_check: CloneCheckPolicy = CloneCheckPolicy()
-
-    @model_validator(mode="after")
-    def _one_source(self) -> PolicyConfig:
-        if (self.thresholds is None) == (self.thresholds_file is None):
-            raise ValueError("set exactly one of policy.thresholds or policy.thresholds_file")
-        return self
 
 
 class LaneConfig(_Section):
@@ -133,11 +109,6 @@ MatcherConfig = Annotated[SimulatedMatcherConfig | TfliteMatcherConfig, Field(di
 class LoggingConfig(_Section):
     format: Literal["kv", "json"] = "kv"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-
-class PrivacyConfig(_Section):
-    retention_days: Annotated[int, Field(ge=1, le=365)] = 30
-    key_file: Path | None = Field(default=None, description="32-byte key for face images at rest (0600)")
 
 
 class AppConfig(_Section):

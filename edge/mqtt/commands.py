@@ -22,10 +22,10 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from edge.config import Thresholds
 from edge.errors import ExamGateError
 from edge.mqtt.errors import CommandError
 from edge.mqtt.settings import COMMAND_NAMES, MqttSettings
+from edge.policy.settings import Thresholds
 from edge.store.models import RosterDigest, RosterRow
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 
@@ -24,14 +24,35 @@ from edge.mqtt.topics import (
     status_topic,
 )
 
-if TYPE_CHECKING:
-    from edge.config import AppConfig
-
 log = logging.getLogger(__name__)
 
 
 class GateStore(Outbox, CommandLedger, AdmissionLedger, Protocol):
     """Everything the link needs from ``edge.store.Store``."""
+
+
+class _SiteSection(Protocol):
+    @property
+    def site_id(self) -> str: ...
+    @property
+    def gate_id(self) -> str: ...
+
+
+class _StoreSection(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+
+class LinkConfig(Protocol):
+    """What the link reads from the gate's configuration (``edge.config.AppConfig`` has it)."""
+
+    @property
+    def mqtt(self) -> MqttSettings | None: ...
+    @property
+    def site(self) -> _SiteSection: ...
+    @property
+    def store(self) -> _StoreSection: ...
+    def digest(self) -> str: ...
 
 
 class GateLink:
@@ -133,7 +154,7 @@ class GateLink:
 
 
 def link_from_config(
-    cfg: AppConfig, store: GateStore, target: CommandTarget, versions: dict[str, str] | None = None
+    cfg: LinkConfig, store: GateStore, target: CommandTarget, versions: dict[str, str] | None = None
 ) -> GateLink | None:
     """The gate's link as configured, or None when ``[mqtt]`` is absent or disabled (events then just queue)."""
     if cfg.mqtt is None or not cfg.mqtt.enabled:

@@ -28,7 +28,7 @@ from edge.store import Store
 from edge.vision.image import decode_image
 
 if TYPE_CHECKING:
-    from edge.config import PrivacyConfig
+    from edge.privacy.settings import PrivacyConfig
 
 log = logging.getLogger("examgate.privacy")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +144,17 @@ def test_config_check_cli(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "turnstile.pulse_ms: must be > 0, got -5" in bad.stdout
     assert "turnstile.foo: unknown key" in bad.stdout
+
+
+def test_mqtt_and_api_packages_never_import_the_config() -> None:
+    """Issue 11: settings sit with their capability; only entry points and wiring compose ``edge.config``."""
+    root = Path(__file__).resolve().parents[2] / "edge"
+    offenders = []
+    for package in ("mqtt", "api", "policy", "privacy"):
+        for path in sorted((root / package).rglob("*.py")):
+            if path.name == "cli.py" or path.name == "serve.py":
+                continue  # a package's command / serving module is an entry point
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module == "edge.config":
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []
