@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import threading
 import time
@@ -18,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from edge.clock import iso_ms
 from edge.devices import ChipIdentity, Frame, RgbImage
 from edge.lane import CandidateDone, CandidateReport, GateReleased, Lane, Notice, ReviewOpened, TapSeen
 
@@ -100,10 +100,6 @@ class Broadcaster:
                 continue
 
 
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class LiveHub:
     """Live state shared by the lane (writer) and the API (reader)."""
 
@@ -148,14 +144,14 @@ class LiveHub:
     def on_release(self, direction: str) -> None:
         with self._lock:
             attempt = self._current_attempt
-        self.console.publish({"type": "gate_opened", "attempt_id": attempt, "direction": direction, "at": _now_iso()})
+        self.console.publish({"type": "gate_opened", "attempt_id": attempt, "direction": direction, "at": iso_ms()})
 
     def on_review(self, report: CandidateReport, identity: ChipIdentity | None, frame: Frame | None) -> None:
         with contextlib.suppress(RuntimeError):  # called off the loop (tests): keep what bind_lane_loop set
             self.lane_loop = self.lane_loop or asyncio.get_running_loop()
         item = ReviewItem(
             attempt_id=report.attempt_id,
-            requested_at=_now_iso(),
+            requested_at=iso_ms(),
             reasons=tuple(report.reasons),
             face_score=report.face_score,
             face_attempts=report.face_attempts,
@@ -189,7 +185,7 @@ class LiveHub:
             "full_name": report.full_name,
             "id_masked": report.id_masked,
             "face_score": report.face_score,
-            "at": _now_iso(),
+            "at": iso_ms(),
         }
         with self._lock:
             self.recent = [*self.recent[-49:], decision]
