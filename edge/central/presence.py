@@ -1,0 +1,114 @@
+"""The ``gates`` table: presence from the retained ``status`` (birth / Last Will / stopped) and from the events.
+
+* ``status`` (retained) sets ``state`` online / offline / stopped, the versions and the config hash; an older status
+  (by its ``at``) never overwrites a newer one, so a redelivered retained message is harmless.
+* every stored event moves ``last_seen`` forward; ``device.status`` sets ``health`` (ready / degraded / locked …),
+  ``device.fault`` counts faults; an optional ``details.outbox_backlog`` of ``device.status`` fills ``backlog``.
+* an event from a gate that never sent a status creates its row with state ``unknown`` (the event itself is stored:
+  exam data are never refused for that; the dashboard shows the gate as unregistered).
+* ``mark_silent``: an ``online`` gate not seen for ``offline_after_s`` becomes ``offline`` with ``silent`` set (its
+  Last Will may be lost when the broker itself restarts); its next event brings it back ``online``. A gate offline by
+  its Last Will stays offline until its next birth status (late, queued events do not revive it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from pydantic import ValidationError
+
+from edge.central.rows import EventRow
+from edge.mqtt.status import GateStatus
+from edge.mqtt.topics import parse_topic
+
+log = logging.getLogger(__name__)
+
+_STATUS_SQL = """
+INSERT INTO gates (site_id, gate_id, state, status_at, last_seen, versions, config_hash)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (site_id, gate_id) DO UPDATE SET
+    state = excluded.state, status_at = excluded.status_at, versions = excluded.versions,
+    config_hash = excluded.config_hash, silent = false, last_seen = greatest(gates.last_seen, excluded.last_seen)
+WHERE gates.status_at IS NULL OR gates.status_at <= excluded.status_at
+"""
+
+_SEEN_SQL = """
+INSERT INTO gates (site_id, gate_id, state, last_seen, health, backlog, faults, last_fault)
+VALUES (%s, %s, 'unknown', %s, %s, %s, %s, %s)
+ON CONFLICT (site_id, gate_id) DO UPDATE SET
+    last_seen = greatest(gates.last_seen, excluded.last_seen),
+    state = CASE WHEN gates.silent THEN 'online' ELSE gates.state END,
+    silent = false,
+    health = coalesce(excluded.health, gates.health),
+    backlog = coalesce(excluded.backlog, gates.backlog),
+    faults = gates.faults + excluded.faults,
+    last_fault = coalesce(excluded.last_fault, gates.last_fault)
+"""
+
+
+def parse_status(topic: str, payload: bytes) -> GateStatus | None:
+    """A status message whose topic matches its payload, or None (logged; an empty retained clear is ignored)."""
+    parts = parse_topic(topic)
+    if parts is None or parts.kind != "status" or not payload:
+        return None
+    try:
+        status = GateStatus.model_validate_json(payload)
+    except ValidationError:
+        log.warning("central: invalid status payload on %s", topic[:200])
+        return None
+    if (status.site_id, status.gate_id) != (parts.site_id, parts.gate_id):
+        log.warning("central: status on %s names another gate; ignored", topic[:200])
+        return None
+    return status
+
+
+def _status_time(status: GateStatus, fallback: dt.datetime) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(status.at.replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+
+
+def apply_statuses(cur: psycopg.Cursor[Any], statuses: Sequence[GateStatus], now: dt.datetime) -> None:
+    for st in statuses:
+        at = _status_time(st, now)
+        cur.execute(
+            _STATUS_SQL,
+            (st.site_id, st.gate_id, st.state, at, now, json.dumps(st.versions), st.config_hash),
+        )
+
+
+def apply_seen(cur: psycopg.Cursor[Any], rows: Sequence[EventRow], now: dt.datetime) -> None:
+    """One upsert per gate of the batch (last_seen, health, faults, backlog)."""
+    per_gate: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        key = (row.site_id, row.gate_id)
+        entry = per_gate.setdefault(key, [None, None, 0, None])
+        if row.event_type == "device.status":
+            data = json.loads(row.payload)
+            entry[0] = data.get("state")
+            backlog = (data.get("details") or {}).get("outbox_backlog")
+            if isinstance(backlog, str) and backlog.isdigit():
+                entry[1] = int(backlog)
+        elif row.event_type == "device.fault":
+            data = json.loads(row.payload)
+            entry[2] += 1
+            entry[3] = f"{data.get('device')}: {data.get('code')}"
+    for (site_id, gate_id), (health, backlog, faults, last_fault) in sorted(per_gate.items()):
+        cur.execute(_SEEN_SQL, (site_id, gate_id, now, health, backlog, faults, last_fault))
+
+
+def mark_silent(conn: psycopg.Connection[Any], offline_after_s: float) -> int:
+    """Mark gates silent for longer than ``offline_after_s`` offline; returns how many changed."""
+    with conn.transaction():
+        cur = conn.execute(
+            "UPDATE gates SET state = 'offline', silent = true WHERE state = 'online' "
+            "AND last_seen < now() - make_interval(secs => %s)",
+            (offline_after_s,),
+        )
+        return cur.rowcount
