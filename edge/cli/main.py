@@ -23,6 +23,7 @@ GROUPS: tuple[str, ...] = (
     "edge.mqtt.cli",
     "edge.provision.cli",
     "edge.privacy.cli",
+    "edge.report.cli",
     "edge.selftest.cli",
     "edge.api.cli",
 )
