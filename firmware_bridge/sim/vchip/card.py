@@ -8,30 +8,26 @@ Nth response), ``max_read_bytes`` (6700 for longer READ BINARY requests).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from asn1crypto import keys as asn1_keys
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec as crypto_ec
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from ecdsa import curves
+from cryptography.hazmat.primitives import serialization
 
 from edge.identity import tlv
 from edge.identity.emrtd import bac, crypto, ec, pace
 from edge.identity.emrtd.apdu import CommandApdu
-from edge.identity.emrtd.cardaccess import CIPHER_ARCS, PaceInfo, parse_security_infos
+from edge.identity.emrtd.cardaccess import parse_security_infos
 from edge.identity.emrtd.crypto import SUITES, CipherName
 from edge.identity.emrtd.errors import ChipError
 from edge.identity.emrtd.session import EMRTD_AID
+from firmware_bridge.sim.vchip.chip_keys import AaHash, active_auth_sign, ec_private_key, parse_ca_cipher
 from firmware_bridge.sim.vchip.identity import Identity, load_identity
+from firmware_bridge.sim.vchip.pace_card import PaceState, pace_step
 from firmware_bridge.sim.vchip.secure_messaging import CardSecureMessaging, SmCommandError
+from firmware_bridge.sim.vchip.status import Answer
 
 FID_CARD_ACCESS = 0x011C
 EAC_PROTECTED = frozenset({0x0103, 0x0104})  # DG3 fingerprints, DG4 iris: need Extended Access Control
@@ -51,37 +47,6 @@ class VirtualCard(Protocol):
     def reset(self) -> None: ...
 
 
-class _Answer(Exception):  # noqa: N818 - internal control flow: a status word to return
-    def __init__(self, sw: int) -> None:
-        super().__init__(f"{sw:04X}")
-        self.sw = sw
-
-
-@dataclass
-class _PaceState:
-    info: PaceInfo
-    password: pace.PacePassword
-    group: pace.PaceGroup[Any]
-    step: int = 0
-    nonce: bytes = b""
-    mapped: Any = None  # group elements: ec.Point or int
-    pk_eph: Any = None
-    pk_eph_terminal: Any = None
-    ks_enc: bytes = b""
-    ks_mac: bytes = b""
-
-
-def _ec_private(pem: bytes) -> tuple[curves.Curve, int, crypto_ec.EllipticCurvePrivateKey]:
-    key = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(key, crypto_ec.EllipticCurvePrivateKey):
-        raise ValueError("chip authentication key must be an EC private key")  # noqa: TRY004 - loader contract: ValueError
-    spki = asn1_keys.PublicKeyInfo.load(
-        key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    curve = ec.curve_by_oid(spki["algorithm"]["parameters"].chosen.dotted)
-    return curve, key.private_numbers().private_value, key
-
-
 class VirtualCccdChip:
     """The card. ``process_apdu`` takes raw command bytes and returns the raw response including SW1 SW2."""
 
@@ -93,7 +58,7 @@ class VirtualCccdChip:
         corrupt_every: int | None = None,
         max_read_bytes: int = 65536,
         bac_enabled: bool = True,
-        aa_hash: Literal["sha1", "sha224", "sha256", "sha384", "sha512"] = "sha256",
+        aa_hash: AaHash = "sha256",
         ats: bytes = DEFAULT_ATS,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
@@ -108,7 +73,7 @@ class VirtualCccdChip:
         self._random_bytes = random_bytes
         card_access = identity.files.get(FID_CARD_ACCESS)
         self.pace_info = parse_security_infos(card_access).best_pace() if card_access else None
-        self._ca_key = _ec_private(identity.chip_auth_private_pem) if identity.chip_auth_private_pem else None
+        self._ca_key = ec_private_key(identity.chip_auth_private_pem) if identity.chip_auth_private_pem else None
         self._aa_key = (
             serialization.load_pem_private_key(identity.active_auth_private_pem, password=None)
             if identity.active_auth_private_pem
@@ -127,7 +92,7 @@ class VirtualCccdChip:
         self._app_selected = False
         self._current_fid: int | None = None
         self._sm: CardSecureMessaging | None = None
-        self._pace: _PaceState | None = None
+        self._pace: PaceState | None = None
         self._bac_challenge: bytes | None = None
         self._ca_pending: bytes | None = None  # CA protocol OID after MSE:Set AT (AES chip authentication)
         self._pending_sm: CardSecureMessaging | None = None
@@ -203,14 +168,14 @@ class VirtualCccdChip:
             return b"", 0x6E00
         try:
             return handler(command), 0x9000
-        except _Answer as answer:
+        except Answer as answer:
             return b"", answer.sw
 
     # ------------------------------------------------------------------ files
     def _select(self, command: CommandApdu) -> bytes:
         if command.p1 == 0x04:
             if command.data != EMRTD_AID:
-                raise _Answer(0x6A82)
+                raise Answer(0x6A82)
             self._app_selected = True
             self._current_fid = None
             return b""
@@ -218,50 +183,50 @@ class VirtualCccdChip:
             fid = int.from_bytes(command.data, "big")
             if fid == FID_CARD_ACCESS:
                 if fid not in self.identity.files:
-                    raise _Answer(0x6A82)
+                    raise Answer(0x6A82)
                 self._current_fid = fid
                 return b""
             if not self._app_selected:
-                raise _Answer(0x6A82)
+                raise Answer(0x6A82)
             if self.authenticated is None:
-                raise _Answer(0x6982)
+                raise Answer(0x6982)
             if fid not in self.identity.files and fid not in EAC_PROTECTED:
-                raise _Answer(0x6A82)
+                raise Answer(0x6A82)
             self._current_fid = fid
             return b""
-        raise _Answer(0x6A86)
+        raise Answer(0x6A86)
 
     def _file_bytes(self) -> bytes:
         fid = self._current_fid
         if fid is None:
-            raise _Answer(0x6986)  # no current EF
+            raise Answer(0x6986)  # no current EF
         if fid != FID_CARD_ACCESS and self.authenticated is None:
-            raise _Answer(0x6982)
+            raise Answer(0x6982)
         if fid in EAC_PROTECTED:
-            raise _Answer(0x6982)
+            raise Answer(0x6982)
         return self.identity.files[fid]
 
     def _slice(self, content: bytes, offset: int, ne: int) -> bytes:
         if ne > self.max_read_bytes:
-            raise _Answer(0x6700)
+            raise Answer(0x6700)
         if offset > len(content):
-            raise _Answer(0x6B00)
+            raise Answer(0x6B00)
         return content[offset : offset + ne]
 
     def _read_binary(self, command: CommandApdu) -> bytes:
         if command.p1 & 0x80:
-            raise _Answer(0x6A81)  # short-EF addressing is not offered
+            raise Answer(0x6A81)  # short-EF addressing is not offered
         if command.ne == 0:
-            raise _Answer(0x6700)
+            raise Answer(0x6700)
         return self._slice(self._file_bytes(), (command.p1 << 8) | command.p2, command.ne)
 
     def _read_binary_odd(self, command: CommandApdu) -> bytes:
         try:
             offset_do = tlv.decode(command.data)
         except tlv.TlvError as exc:
-            raise _Answer(0x6A80) from exc
+            raise Answer(0x6A80) from exc
         if offset_do.tag != 0x54 or not 1 <= len(offset_do.value) <= 3:
-            raise _Answer(0x6A80)
+            raise Answer(0x6A80)
         offset = int.from_bytes(offset_do.value, "big")
         content = self._file_bytes()
         # DO'53' header takes up to 4 bytes of the Ne budget
@@ -271,29 +236,29 @@ class VirtualCccdChip:
     # ------------------------------------------------------------------ BAC
     def _get_challenge(self, command: CommandApdu) -> bytes:
         if command.ne != 8:
-            raise _Answer(0x6700)
+            raise Answer(0x6700)
         self._bac_challenge = self._random_bytes(8)
         return self._bac_challenge
 
     def _external_authenticate(self, command: CommandApdu) -> bytes:
         challenge, self._bac_challenge = self._bac_challenge, None
         if not self.bac_enabled or not self._app_selected:
-            raise _Answer(0x6985)
+            raise Answer(0x6985)
         if challenge is None:
-            raise _Answer(0x6985)
+            raise Answer(0x6985)
         if len(command.data) != 40:
-            raise _Answer(0x6700)
+            raise Answer(0x6700)
         ident = self.identity
         k_enc, k_mac = bac.basic_keys(
             bac.key_seed(bac.mrz_information(ident.document_number, ident.birth_date, ident.expiry_date))
         )
         e_ifd, m_ifd = command.data[:32], command.data[32:]
         if not hmac.compare_digest(crypto.retail_mac(k_mac, crypto.pad(e_ifd, 8)), m_ifd):
-            raise _Answer(0x6300)
+            raise Answer(0x6300)
         s = crypto.des3_cbc_decrypt(k_enc, e_ifd)
         rnd_ifd, rnd_ic, k_ifd = s[:8], s[8:16], s[16:]
         if rnd_ic != challenge:
-            raise _Answer(0x6300)
+            raise Answer(0x6300)
         k_ic = self._random_bytes(16)
         e_ic = crypto.des3_cbc_encrypt(k_enc, rnd_ic + rnd_ifd + k_ic)
         answer = e_ic + crypto.retail_mac(k_mac, crypto.pad(e_ic, 8))
@@ -314,27 +279,27 @@ class VirtualCccdChip:
         try:
             objects = {obj.tag: obj.value for obj in tlv.iter_tlv(command.data)}
         except tlv.TlvError as exc:
-            raise _Answer(0x6A80) from exc
+            raise Answer(0x6A80) from exc
         if (command.p1, command.p2) == (0xC1, 0xA4):
             return self._mse_pace(objects)
         if (command.p1, command.p2) == (0x41, 0xA4) and self._sm is not None:
             if self._ca_key is None or 0x80 not in objects:
-                raise _Answer(0x6A80)
+                raise Answer(0x6A80)
             self._ca_pending = objects[0x80]
             return b""
         if (command.p1, command.p2) == (0x41, 0xA6) and self._sm is not None:
             if self._ca_key is None or 0x91 not in objects:
-                raise _Answer(0x6A80)
+                raise Answer(0x6A80)
             self._chip_authenticate(objects[0x91], "3DES")
             return b""
-        raise _Answer(0x6A86)
+        raise Answer(0x6A86)
 
     def _mse_pace(self, objects: dict[int, bytes]) -> bytes:
         info = self.pace_info
         if info is None or objects.get(0x80) != info.oid_bytes:
-            raise _Answer(0x6A80)
+            raise Answer(0x6A80)
         if 0x84 in objects and int.from_bytes(objects[0x84], "big") != info.parameter_id:
-            raise _Answer(0x6A80)
+            raise Answer(0x6A80)
         reference = objects.get(0x83)
         ident = self.identity
         if reference == b"\x02":
@@ -342,86 +307,51 @@ class VirtualCccdChip:
         elif reference == b"\x01":
             password = pace.PacePassword.from_mrz(ident.document_number, ident.birth_date, ident.expiry_date)
         else:
-            raise _Answer(0x6A80)
+            raise Answer(0x6A80)
         self._drop_session()
-        self._pace = _PaceState(info, password, pace.group_for(info))
+        self._pace = PaceState(info, password, pace.group_for(info))
         return b""
 
     def _general_authenticate(self, command: CommandApdu) -> bytes:
         try:
             outer = tlv.decode(command.data)
             if outer.tag != 0x7C:
-                raise _Answer(0x6A80)
+                raise Answer(0x6A80)
             inner = {obj.tag: obj.value for obj in outer.children()}
         except tlv.TlvError as exc:
-            raise _Answer(0x6A80) from exc
+            raise Answer(0x6A80) from exc
         if self._ca_pending is not None and self._sm is not None and 0x80 in inner:
             oid, self._ca_pending = self._ca_pending, None
             self._chip_authenticate(inner[0x80], parse_ca_cipher(oid))
             return tlv.encode(0x7C, b"")
         state = self._pace
         if state is None:
-            raise _Answer(0x6985)
+            raise Answer(0x6985)
         try:
-            return self._pace_step(state, inner, chained=bool(command.cla & 0x10))
-        except _Answer:
+            return self._pace_answer(state, inner, chained=bool(command.cla & 0x10))
+        except Answer:
             self._pace = None
             raise
         except ChipError as exc:  # bad points and the like from the shared EC code
             self._pace = None
-            raise _Answer(0x6A80) from exc
+            raise Answer(0x6A80) from exc
 
-    def _pace_step(self, state: _PaceState, inner: dict[int, bytes], *, chained: bool) -> bytes:
-        suite = SUITES[state.info.cipher]
-        group = state.group
-        if state.step == 0:
-            if inner or not chained:
-                raise _Answer(0x6A80)
-            state.nonce = self._random_bytes(suite.block_bytes)
-            state.step = 1
-            encrypted = crypto.encrypt(suite, pace.nonce_key(suite, state.password), state.nonce)
-            return tlv.encode(0x7C, tlv.encode(0x80, encrypted))
-        if state.step == 1:
-            if 0x81 not in inner or not chained:
-                raise _Answer(0x6A80)
-            pk_map_terminal = group.decode(inner[0x81])
-            sk_map = crypto.random_scalar(group.order)
-            state.mapped = group.map_generator(state.nonce, sk_map, pk_map_terminal)
-            state.step = 2
-            return tlv.encode(0x7C, tlv.encode(0x82, group.encode(group.power(group.generator(), sk_map))))
-        if state.step == 2:
-            if 0x83 not in inner or not chained:
-                raise _Answer(0x6A80)
-            state.pk_eph_terminal = group.decode(inner[0x83])
-            sk_eph = crypto.random_scalar(group.order)
-            state.pk_eph = group.power(state.mapped, sk_eph)
-            if state.pk_eph == state.pk_eph_terminal:
-                raise _Answer(0x6A80)
-            shared = group.shared_secret(sk_eph, state.pk_eph_terminal)
-            state.ks_enc, state.ks_mac = pace.session_keys(suite, shared)
-            state.step = 3
-            return tlv.encode(0x7C, tlv.encode(0x84, group.encode(state.pk_eph)))
-        if state.step == 3:
-            if 0x85 not in inner or chained:
-                raise _Answer(0x6A80)
-            expected = group.token(suite, state.ks_mac, state.info.oid_bytes, state.pk_eph)
-            if not hmac.compare_digest(expected, inner[0x85]):
-                raise _Answer(0x6300)  # wrong CAN/MRZ: the terminal's token does not verify
-            token = group.token(suite, state.ks_mac, state.info.oid_bytes, state.pk_eph_terminal)
+    def _pace_answer(self, state: PaceState, inner: dict[int, bytes], *, chained: bool) -> bytes:
+        answer, channel = pace_step(state, inner, chained=chained, random_bytes=self._random_bytes)
+        if channel is not None:  # mutual authentication done: SM starts with the next command
             self._pace = None
-            self._pending_sm = CardSecureMessaging(suite, state.ks_enc, state.ks_mac, 0)
+            self._pending_sm = channel
             self._activate_after_response("PACE")
-            return tlv.encode(0x7C, tlv.encode(0x86, token))
-        raise _Answer(0x6985)
+        return answer
 
     def _chip_authenticate(self, public: bytes, cipher: CipherName) -> None:
         if self._ca_key is None:
-            raise _Answer(0x6A80)
+            raise Answer(0x6A80)
         curve, private, _ = self._ca_key
         try:
             terminal = ec.decode_point(curve, public)
         except ChipError as exc:
-            raise _Answer(0x6A80) from exc
+            raise Answer(0x6A80) from exc
         suite = SUITES[cipher]
         shared = ec.shared_x(private, terminal)
         # the answer to this command still goes out under the old keys (see _process)
@@ -433,47 +363,12 @@ class VirtualCccdChip:
     # ------------------------------------------------------------------ Active Authentication
     def _internal_authenticate(self, command: CommandApdu) -> bytes:
         if self.authenticated is None:
-            raise _Answer(0x6982)
+            raise Answer(0x6982)
         if self._aa_key is None:
-            raise _Answer(0x6D00)
+            raise Answer(0x6D00)
         if len(command.data) != 8:
-            raise _Answer(0x6700)
-        key = self._aa_key
-        if isinstance(key, crypto_ec.EllipticCurvePrivateKey):
-            algorithm = {
-                "sha1": hashes.SHA1(),  # noqa: S303 - ECDSA-plain-SHA1 is a valid AA algorithm
-                "sha224": hashes.SHA224(),
-                "sha256": hashes.SHA256(),
-                "sha384": hashes.SHA384(),
-                "sha512": hashes.SHA512(),
-            }[self.aa_hash]
-            r, s = decode_dss_signature(key.sign(command.data, crypto_ec.ECDSA(algorithm)))
-            size = (key.curve.key_size + 7) // 8
-            return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-        if isinstance(key, rsa.RSAPrivateKey):
-            return _iso9796_2_sign(key, command.data, self._random_bytes)
-        raise _Answer(0x6D00)
-
-
-def parse_ca_cipher(oid_bytes: bytes) -> CipherName:
-    """Cipher named by the last arc of an id-CA-ECDH-* OID (content bytes); 6A80 for anything else."""
-    arc = str(oid_bytes[-1]) if oid_bytes else ""
-    if arc not in CIPHER_ARCS:
-        raise _Answer(0x6A80)
-    return CIPHER_ARCS[arc]
-
-
-def _iso9796_2_sign(key: rsa.RSAPrivateKey, challenge: bytes, random_bytes: Callable[[int], bytes]) -> bytes:
-    """ISO/IEC 9796-2 scheme 1 with SHA-1 (trailer BC), as eMRTD chips sign AA challenges."""
-    numbers = key.private_numbers()
-    modulus = numbers.public_numbers.n
-    size = (modulus.bit_length() + 7) // 8
-    m1 = random_bytes(size - 20 - 2)
-    digest = hashlib.sha1(m1 + challenge).digest()  # noqa: S324 - the eMRTD AA default
-    message = int.from_bytes(b"\x6a" + m1 + digest + b"\xbc", "big")
-    signature = pow(message, numbers.d, modulus)
-    signature = min(signature, modulus - signature)
-    return signature.to_bytes(size, "big")
+            raise Answer(0x6700)
+        return active_auth_sign(self._aa_key, command.data, self.aa_hash, self._random_bytes)
 
 
 def load_identity_card(path: Path, **faults: int | None) -> VirtualCccdChip:
