@@ -9,11 +9,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK
+from edge.cli.common import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, print_error
 from edge.config import AppConfig, SiteConfig
 from edge.demo.broker import EmbeddedBroker
 from edge.demo.runner import Step, run_demo
 from edge.lane import CandidateReport
+from edge.mqtt.connection import MqttUnreachableError, probe_broker
+from edge.mqtt.errors import MqttError
+from edge.mqtt.settings import MqttSettings
+from edge.mqtt.url import parse_broker_url
 from edge.wiring import Gate
 
 if TYPE_CHECKING:
@@ -65,20 +69,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         site = SiteConfig(site_id=args.site or cfg.site.site_id, gate_id=args.gate or cfg.site.gate_id)
         return cfg.model_copy(update={"site": site})
 
+    address = None
+    if args.broker is not None:  # a bad URL or a dead broker stops here, before any candidate
+        address = MqttSettings.from_options(broker_url=args.broker).address
+        try:
+            probe_broker(address)
+        except MqttUnreachableError as exc:
+            exc.remedy = f"{exc.remedy}; or run `examgate demo` without --broker (embedded broker) or with --no-broker"
+            raise
     with contextlib.ExitStack() as stack:
         broker_url = args.broker
         if broker_url is None and not args.no_broker:
             broker_url = stack.enter_context(EmbeddedBroker()).url
+            address = parse_broker_url(broker_url)
         if not args.json:
             print("ExamGate demo: one gate lane on simulated hardware. A virtual PN532 on a serial pty holds")
             print("virtual CCCD chips (PACE with the CAN from the card's QR, secure messaging, passive authentication")
             print("against a test CSCA); an image-folder camera shows each candidate; a virtual turnstile.")
             print("Face detection and matching are the real ones.")
             print(f"Working folder: {workdir}")
-            if broker_url:
-                host, _, port = broker_url.split("://", 1)[1].rpartition(":")
+            if broker_url and address is not None:
                 print(f"Events go to {broker_url}; watch them with:")
-                print(f"  mosquitto_sub -h {host} -p {port} -V mqttv5 -v -t 'examgate/v1/#'")
+                print(f"  mosquitto_sub -h {address.host} -p {address.port} -V mqttv5 -v -t 'examgate/v1/#'")
             print()
         gate, result = run_demo(
             workdir,
@@ -102,9 +114,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         finally:
             gate.close()
     if broker_url and backlog:
-        print(f"error: {backlog} event(s) not acknowledged by {broker_url} within {args.drain_timeout_s} s")
+        print_error(undelivered(backlog, broker_url, args.drain_timeout_s, result.broker_error))
         return EXIT_ERROR
     return EXIT_OK if not expected else EXIT_CHECK_FAILED
+
+
+def undelivered(backlog: int, broker_url: str, timeout_s: float, why: MqttError | None) -> MqttError:
+    """The demo's last word when events stayed queued: the broker's own failure when it was never reached."""
+    message = f"{backlog} event(s) not acknowledged by {broker_url} within {timeout_s:g} s"
+    if why is not None:
+        return MqttUnreachableError(f"{message}: {why.message}", remedy=why.remedy)
+    return MqttError(message, remedy="check the broker's log; raise --drain-timeout-s on a slow link")
 
 
 def print_summary(gate: Gate, reports: list[CandidateReport], broker_url: str | None) -> None:

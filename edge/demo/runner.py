@@ -37,6 +37,7 @@ from edge.device_config import (
 )
 from edge.errors import ConfigError
 from edge.lane import CandidateReport, Notice, ReviewOpened, on_done
+from edge.mqtt.errors import MqttError
 from edge.mqtt.settings import MqttSettings
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
@@ -83,6 +84,7 @@ class Scenario:
 class DemoResult:
     reports: list[tuple[Step, CandidateReport]] = field(default_factory=list)
     workdir: Path | None = None
+    broker_error: MqttError | None = None  # why the broker was never reached, if it was not
 
 
 def default_data_dir() -> Path:
@@ -354,9 +356,8 @@ def _run(
     virtual_reader: VirtualPn532 | None,
 ) -> tuple[Gate, DemoResult]:
     if broker_url is not None:
-        cfg = cfg.model_copy(
-            update={"mqtt": MqttSettings(broker_url=broker_url, backoff_min_s=1, backoff_max_s=2, anti_passback=False)}
-        )
+        mqtt = MqttSettings.from_options(broker_url=broker_url, backoff_min_s=1, backoff_max_s=2, anti_passback=False)
+        cfg = cfg.model_copy(update={"mqtt": mqtt})
     gate = build_gate(cfg)
     link = build_link(gate)
     if link is not None:
@@ -370,7 +371,8 @@ def _run(
             while gate.store.outbox_backlog() and time.monotonic() < deadline:
                 link.wake()
                 time.sleep(0.1)
+        broker_error = link.connection.unreachable_error() if link is not None else None
     finally:
         if link is not None:
             link.stop()
-    return gate, DemoResult(reports=results, workdir=workdir)
+    return gate, DemoResult(reports=results, workdir=workdir, broker_error=broker_error)

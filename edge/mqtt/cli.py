@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from pydantic import ValidationError
 
 from edge.mqtt.asyncapi import committed_asyncapi_path, render_asyncapi
-from edge.mqtt.connection import build_client
-from edge.mqtt.errors import MqttConfigError, MqttError
+from edge.mqtt.connection import build_client, unreachable
 from edge.mqtt.ingest import EventSink, Ingestor
 from edge.mqtt.settings import MqttSettings
 from edge.mqtt.tail import format_event
@@ -39,20 +37,17 @@ def _broker_args(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> MqttSettings:
-    try:
-        return MqttSettings(
-            broker_url=args.broker,
-            client_id=args.client_id,
-            ca_file=args.ca,
-            cert_file=args.cert,
-            key_file=args.key,
-            username=args.username,
-            password_file=args.password_file,
-            allow_plaintext_remote=args.allow_plaintext_remote,
-        )
-    except ValidationError as exc:
-        problems = "; ".join(e["msg"] for e in exc.errors(include_url=False))
-        raise MqttConfigError(f"invalid broker options: {problems}", remedy="fix the --broker/TLS options") from None
+    """``E_MQTT_URL`` for a bad --broker, ``E_MQTT_CONFIG`` for bad TLS/credential options."""
+    return MqttSettings.from_options(
+        broker_url=args.broker,
+        client_id=args.client_id,
+        ca_file=args.ca,
+        cert_file=args.cert,
+        key_file=args.key,
+        username=args.username,
+        password_file=args.password_file,
+        allow_plaintext_remote=args.allow_plaintext_remote,
+    )
 
 
 def _deadline(args: argparse.Namespace) -> float | None:
@@ -87,8 +82,10 @@ def cmd_tail(args: argparse.Namespace) -> int:
     address = settings.address
     try:
         client.connect(address.host, address.port, keepalive=settings.keepalive_s)
+    except ConnectionRefusedError:
+        raise unreachable(address, "connection refused (nothing listens on that port)") from None
     except OSError as exc:
-        raise MqttError(f"cannot reach {settings.broker_url}: {exc}") from exc
+        raise unreachable(address, exc.strerror or str(exc)) from None
     client.loop_start()
     try:
         deadline = _deadline(args)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
@@ -27,6 +28,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.mqtt.errors import MqttConfigError, MqttError
 from edge.mqtt.settings import MqttSettings
+from edge.mqtt.url import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,33 @@ AckCallback = Callable[[int], None]
 """Called once with the PUBACK reason code value (< 0x80 = accepted by the broker)."""
 
 SUCCESS_LIMIT = 0x80
+
+
+class MqttUnreachableError(MqttError):
+    """The broker refused the connection or did not answer (nothing listens there, it is down, or a firewall)."""
+
+    code = "E_MQTT_UNREACHABLE"
+    remedy = (
+        "start the broker (e.g. `systemctl start mosquitto`), check the host and port in the URL and that a firewall "
+        "lets the gate reach it; events wait in the outbox until it does"
+    )
+
+
+def unreachable(address: BrokerAddress, why: str) -> MqttUnreachableError:
+    return MqttUnreachableError(f"broker {address.url} is unreachable: {why}")
+
+
+def probe_broker(address: BrokerAddress, timeout_s: float = 3.0) -> None:
+    """Open and close one TCP connection to the broker: :class:`MqttUnreachableError` when that fails."""
+    try:
+        with socket.create_connection((address.host, address.port), timeout=timeout_s):
+            pass
+    except ConnectionRefusedError:
+        raise unreachable(address, "connection refused (nothing listens on that port)") from None
+    except TimeoutError:
+        raise unreachable(address, f"no answer within {timeout_s:g} s") from None
+    except OSError as exc:
+        raise unreachable(address, exc.strerror or str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +169,8 @@ class MqttConnection:
         self.client.on_publish = self._handle_publish
         self.client.on_message = self._handle_message
         self.client.on_subscribe = self._handle_subscribe
+        self.client.on_connect_fail = self._handle_connect_fail
+        self.connect_failures = 0
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -217,7 +248,20 @@ class MqttConnection:
         deadline = time.monotonic() + timeout_s
         return self.connected.wait(timeout_s) and self.subscribed.wait(max(0.0, deadline - time.monotonic()))
 
+    def unreachable_error(self) -> MqttUnreachableError | None:
+        """Why the broker was never reached (refused by TCP or by CONNACK), or None once it was."""
+        if self.connects:
+            return None
+        if self.last_connect_reason is not None:
+            return unreachable(self.settings.address, f"the broker refused the connection ({self.last_connect_reason})")
+        if self.connect_failures:
+            return unreachable(self.settings.address, f"{self.connect_failures} connection attempt(s) failed")
+        return unreachable(self.settings.address, "no connection was made")
+
     # ------------------------------------------------------------------ paho callbacks (network thread)
+    def _handle_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        self.connect_failures += 1
+
     def _handle_connect(
         self, _c: mqtt.Client, _u: Any, _flags: mqtt.ConnectFlags, reason: ReasonCode, _p: Properties | None
     ) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from edge.mqtt.errors import MqttConfigError
+from edge.mqtt.url import BrokerAddress, MqttUrlError, is_loopback, parse_broker_url
 
 CommandName = Literal[
     "roster.replace", "roster.upsert", "thresholds.set", "gate.lock", "gate.unlock", "ping", "diagnostics"
@@ -23,43 +22,7 @@ COMMAND_NAMES: tuple[CommandName, ...] = (
     "ping",
     "diagnostics",
 )
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class BrokerAddress(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    tls: bool
-    host: str
-    port: int
-
-
-def parse_broker_url(url: str) -> BrokerAddress:
-    """``mqtt://host:port`` (plain TCP, default 1883) or ``mqtts://host:port`` (TLS, default 8883)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError(f"broker URL must start with mqtt:// or mqtts://, got {url!r}")
-    if not parts.hostname:
-        raise ValueError(f"broker URL has no host: {url!r}")
-    if parts.username or parts.password:
-        raise ValueError("put credentials in mqtt.username / mqtt.password_file, not in the URL")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"broker URL must be scheme://host:port only, got {url!r}")
-    tls = parts.scheme == "mqtts"
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError as exc:
-        raise ValueError(f"broker URL has a bad port: {url!r}") from exc
-    return BrokerAddress(tls=tls, host=parts.hostname, port=port)
+__all__ = ["COMMAND_NAMES", "BrokerAddress", "CommandName", "MqttSettings", "is_loopback", "parse_broker_url"]
 
 
 class MqttSettings(BaseModel):
@@ -106,7 +69,10 @@ class MqttSettings(BaseModel):
     @field_validator("broker_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parse_broker_url(value)
+        try:
+            parse_broker_url(value)
+        except MqttUrlError as exc:  # pydantic lists ValueErrors with the key; config check shows them
+            raise ValueError(f"{exc.message} ({exc.remedy})") from None
         return value
 
     @model_validator(mode="after")
@@ -128,6 +94,19 @@ class MqttSettings(BaseModel):
         if self.backoff_min_s > self.backoff_max_s:
             raise ValueError(f"backoff_min_s ({self.backoff_min_s}) must be <= backoff_max_s ({self.backoff_max_s})")
         return self
+
+    @classmethod
+    def from_options(cls, **options: Any) -> MqttSettings:
+        """Settings from command-line options: a bad URL is ``E_MQTT_URL``, anything else ``E_MQTT_CONFIG``."""
+        if "broker_url" in options:
+            parse_broker_url(options["broker_url"])
+        try:
+            return cls(**options)
+        except ValidationError as exc:
+            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors(include_url=False))
+            raise MqttConfigError(
+                f"invalid broker options: {problems}", remedy="fix the --broker/TLS options"
+            ) from None
 
     @property
     def address(self) -> BrokerAddress:
