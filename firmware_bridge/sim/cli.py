@@ -93,6 +93,7 @@ def _reader(args: argparse.Namespace) -> int:
         corrupt_every=args.corrupt_every,
         corrupt_mode=args.corrupt_mode,
         on_release=taps,
+        unplug_after_apdus=args.unplug_after_apdus,
     )
     try:
         path = virtual.start()
@@ -150,6 +151,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reader.add_argument("--baud", type=pn532_baud, default=115200, help="initial UART speed (default 115200)")
     reader.add_argument("--no-card", action="store_true", help="no card on the reader: every poll finds nothing")
     reader.add_argument("--remove-after-apdus", type=_positive, help="the card leaves the field after N APDUs")
+    reader.add_argument(
+        "--unplug-after-apdus", type=_positive, help="the USB adapter is pulled after N APDUs: the pty closes"
+    )
     reader.add_argument("--corrupt-every", type=_positive, help="corrupt every Nth answer frame on the wire")
     reader.add_argument(
         "--corrupt-mode",

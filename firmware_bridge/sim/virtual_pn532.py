@@ -8,7 +8,8 @@ as on a real UART. The card behind it is a ``VirtualCard`` (``firmware_bridge.si
 
 Faults: no card, card removed after N APDUs (status 0x01, like a card leaving the field), every Nth answer
 frame corrupted (a bad DCS, noise bytes before the frame, the two in turn, or one random byte anywhere), an
-answer chain that never ends, and UART timing (each byte costs 10 bit times at the current baud).
+answer chain that never ends, UART timing (each byte costs 10 bit times at the current baud), and the USB
+adapter pulled (``unplug()``, or after N APDUs): the pty closes, the host's port answers EIO from then on.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class VirtualPn532:
         max_frame_data: int = MAX_FRAME_DATA,
         check_line_baud: bool = True,
         on_release: Callable[[VirtualPn532], None] | None = None,
+        unplug_after_apdus: int | None = None,
     ) -> None:
         self.card = card
         self.baud = baud
@@ -106,6 +108,9 @@ class VirtualPn532:
         self.check_line_baud = check_line_baud
         self.ack_delay_s = 0.0  # a slow PN532 (tests: the host's ACK timeout and resynchronisation)
         self.on_release = on_release  # called after InRelease, e.g. to take the card away and tap the next
+        self.unplug_after_apdus = unplug_after_apdus
+        self._unplug = threading.Event()
+        self.unplugged = threading.Event()  # set once the pty is closed
         self.stats = VirtualPn532Stats()
         self.present = card is not None
         self.slave_path = ""
@@ -138,11 +143,7 @@ class VirtualPn532:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        for fd in (self._master, self._slave):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = -1
+        self._close_fds()
 
     def __enter__(self) -> VirtualPn532:
         self.start()
@@ -150,6 +151,18 @@ class VirtualPn532:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+    def unplug(self) -> None:
+        """Pull the USB adapter: the simulator closes its pty (both sides it holds) and stops serving."""
+        self._unplug.set()
+        self.unplugged.wait(timeout=5)
+
+    def _close_fds(self) -> None:
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = -1
 
     def insert(self, card: VirtualCard) -> None:
         self.card = card
@@ -197,6 +210,10 @@ class VirtualPn532:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self._unplug.is_set():
+                self._close_fds()
+                self.unplugged.set()
+                return
             readable, _, _ = select.select([self._master], [], [], 0.05)
             if not readable:
                 continue
@@ -364,6 +381,8 @@ class VirtualPn532:
             self.remove()
             return bytes([STATUS_TIMEOUT])
         self.stats.apdus += 1
+        if self.unplug_after_apdus is not None and self.stats.apdus >= self.unplug_after_apdus:
+            self._unplug.set()  # this answer still goes out; the pty closes before the next command
         try:
             response = card.process_apdu(apdu)
         except CardGone:

@@ -353,3 +353,14 @@ def test_examgate_mounts_chip_read_and_sim_reader() -> None:
     assert chip.func.__module__ == "edge.cli.chip"
     sim = build_parser().parse_args(["sim", "reader", "--identity", "x.json", "--no-card"])
     assert sim.func.__module__ == "firmware_bridge.sim.cli"
+
+
+def test_link_gone_mid_read_exits_5_with_code_and_remedy(files: dict[str, Path]) -> None:
+    """Issue 14 fault 1: the USB adapter pulled (pty closed) in the middle of a read is exit 5, no traceback."""
+    with sim_reader(files["pace"], "--unplug-after-apdus", "20", "--no-uart-timing") as port:  # PACE done, DGs next
+        code, document, err = chip_read(port, "--can", CAN)
+    assert code == chip_cli.EXIT_COMM == 5, err
+    assert document["code"] == "E_CHIP_COMM"
+    assert "E_PN532_FAULT" in str(document["message"])  # the serial link, not the card
+    assert "cable" in str(document["remedy"])
+    assert "Traceback" not in err

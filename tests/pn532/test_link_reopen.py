@@ -1,0 +1,164 @@
+"""Issue 14 fault 1: the PN532's serial link goes away (USB adapter pulled, pty closed) and comes back.
+
+The port is a symlink, as udev's ``/dev/serial/by-id/…`` name is: the adapter comes back under the same name on
+a new tty. The reader reports a typed fault while it is gone and opens the port again by itself; the lane
+reports ``device.fault`` once per code, keeps serving, and reads the next tap on the new link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import io
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cryptography import x509
+from PIL import Image
+
+from edge.config import sample_config
+from edge.device_config import Pn532ReaderConfig
+from edge.devices import AccessKey, CardTap
+from edge.identity.trust_store import TrustStore
+from edge.lane import CandidateReport, on_done
+from edge.store import RosterRow
+from edge.wiring import build_gate
+from firmware_bridge.pn532.errors import Pn532Error
+from firmware_bridge.reader import open_reader
+from firmware_bridge.sim.identity_builder import build_identity
+from firmware_bridge.sim.score_verifier import ScoreTableVerifier
+from firmware_bridge.sim.vchip.card import load_identity_card
+from firmware_bridge.sim.virtual_pn532 import VirtualPn532
+from firmware_bridge.turnstile.virtual import VirtualTurnstile
+
+pytestmark = pytest.mark.timeout(60)
+
+PERSONAL_ID = "001099012345"
+CAN = "012345"
+FACES = Path(__file__).resolve().parents[2] / "demo" / "faces"
+
+
+class CanKeys:
+    """The access key the QR camera would have read off the card."""
+
+    def key_for(self, tap: CardTap) -> AccessKey | None:
+        return AccessKey(can=CAN)
+
+
+@pytest.fixture(scope="module")
+def identity(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrustStore]:
+    folder = tmp_path_factory.mktemp("identity")
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(5).integers(0, 255, (200, 160, 3), dtype=np.uint8)).save(buffer, "JPEG")
+    (folder / "face.jpg").write_bytes(buffer.getvalue())
+    document = build_identity(
+        full_name="Nguyễn Văn An",
+        personal_id=PERSONAL_ID,
+        birth_date=dt.date(1999, 1, 1),
+        expiry_date=dt.date(2039, 1, 1),
+        sex="M",
+        face_image_path=folder / "face.jpg",
+        out_path=folder / "pace.json",
+    )
+    trust = TrustStore.from_certificates([x509.load_pem_x509_certificate(document["csca_certificate_pem"].encode())])
+    return folder / "pace.json", trust
+
+
+def wait_until(check: Callable[[], object], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _point(link: Path, sim: VirtualPn532) -> None:
+    tmp = link.with_suffix(".new")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(sim.slave_path)
+    tmp.replace(link)
+
+
+def test_reader_reopens_the_port_when_the_adapter_comes_back(tmp_path: Path, identity: tuple[Path, TrustStore]) -> None:
+    path, trust = identity
+    link = tmp_path / "ttyPN532"
+    first = VirtualPn532(None)
+    first.start()
+    _point(link, first)
+    reader = open_reader(Pn532ReaderConfig(port=str(link)), trust=trust)
+    try:
+        assert reader.poll(0.3) is None  # connected, no card
+        first.unplug()
+        with pytest.raises(Pn532Error) as gone:
+            reader.poll(0.3)
+        assert gone.value.code == "E_PN532_FAULT" and gone.value.remedy
+        with pytest.raises(Pn532Error):  # still gone: the port does not open, typed again
+            reader.poll(0.3)
+        with VirtualPn532(load_identity_card(path)) as second:
+            _point(link, second)
+            tap = reader.poll(2.0)
+            assert tap is not None
+            assert reader.read(tap, AccessKey(can=CAN)).personal_id == PERSONAL_ID
+    finally:
+        reader.close()
+        first.stop()
+
+
+def test_lane_reports_the_fault_and_reads_the_next_tap_on_the_new_link(
+    tmp_path: Path, identity: tuple[Path, TrustStore]
+) -> None:
+    path, trust = identity
+    link = tmp_path / "ttyPN532"
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    shutil.copyfile(FACES / "person01" / "img5.jpg", camera / "grey.jpg")
+    first = VirtualPn532(None)
+    first.start()
+    _point(link, first)
+    gate = build_gate(
+        sample_config(tmp_path),
+        session_id="S",
+        reader=open_reader(Pn532ReaderConfig(port=str(link)), trust=trust),
+        verifier=ScoreTableVerifier({"grey": 0.95}),  # type: ignore[arg-type]
+        turnstile=VirtualTurnstile(pulse_ms=10, passage_after_s=0.01),
+    )
+    gate.store.replace_roster("S", [RosterRow("SBD-1", PERSONAL_ID, "Nguyễn Văn An")])
+    gate.lane.keys = CanKeys()
+    gate.lane.settings = dataclasses.replace(gate.lane.settings, frames_per_attempt=1, capture_window_s=0.0)
+    reports: list[CandidateReport] = []
+    second = VirtualPn532(load_identity_card(path))
+
+    def fault_codes() -> list[str]:
+        rows = [json.loads(r.payload) for r in gate.store.outbox_all() if r.event_type == "device.fault"]
+        return [row["code"] for row in rows if row["device"] == "reader"]
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        gate.lane.listen(on_done(lambda report: (reports.append(report), stop.set())))
+        run = asyncio.create_task(gate.lane.run(stop))
+        await asyncio.sleep(0.5)  # polling the first link, no card
+        assert not fault_codes()
+        await asyncio.to_thread(first.unplug)
+        await asyncio.to_thread(wait_until, fault_codes, 10.0)
+        assert fault_codes(), "no device.fault for the reader after the link went away"
+        second.start()
+        _point(link, second)  # the adapter is back under the same name; a card is on it
+        await asyncio.wait_for(run, timeout=30)
+
+    try:
+        asyncio.run(go())
+        codes = fault_codes()
+        rows = [json.loads(r.payload) for r in gate.store.outbox_all() if r.event_type == "device.status"]
+    finally:
+        gate.close()
+        first.stop()
+        second.stop()
+    assert codes[0] == "E_PN532_FAULT"
+    assert len(reports) == 1
+    assert reports[0].id_masked is not None  # the chip was read on the new link
+    assert (reports[0].outcome, reports[0].passed) == ("pass", True), reports[0]
+    assert {"reader": "ok"} in [row.get("details") for row in rows]  # said when the reader came back
