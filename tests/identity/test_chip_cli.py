@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from edge.cli import chip as chip_cli
+from edge.cli import sim as sim_cli
 from edge.identity import trust_admin
 from edge.identity.chip_read import NoCardError
 from edge.identity.emrtd.errors import (
@@ -33,7 +34,6 @@ from edge.identity.emrtd.errors import (
 )
 from edge.identity.mrz import MrzError
 from firmware_bridge.pn532.errors import Pn532TimeoutError
-from firmware_bridge.sim import cli as sim_cli
 from firmware_bridge.sim.identity_builder import build_identity
 
 pytestmark = pytest.mark.timeout(60)
@@ -43,7 +43,7 @@ CAN = "012345"
 # The same parsers and handlers `examgate` mounts (edge.cli.main calls these modules' register()); run through
 # the modules' own entry points so these tests do not depend on every other command group importing.
 CHIP = [sys.executable, "-m", "edge.cli.chip"]
-SIM = [sys.executable, "-m", "firmware_bridge.sim.cli"]
+SIM = [sys.executable, "-m", "edge.cli.sim"]
 
 
 @pytest.fixture(scope="module")
@@ -352,7 +352,7 @@ def test_examgate_mounts_chip_read_and_sim_reader() -> None:
     chip = build_parser().parse_args(["chip", "read", "--port", "/dev/null", "--can", CAN, "--json"])
     assert chip.func.__module__ == "edge.cli.chip"
     sim = build_parser().parse_args(["sim", "reader", "--identity", "x.json", "--no-card"])
-    assert sim.func.__module__ == "firmware_bridge.sim.cli"
+    assert sim.func.__module__ == "edge.cli.sim"
 
 
 def test_link_gone_mid_read_exits_5_with_code_and_remedy(files: dict[str, Path]) -> None:

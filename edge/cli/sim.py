@@ -166,7 +166,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry: ``python -m firmware_bridge.sim.cli sim reader …``."""
+    """Stand-alone entry: ``python -m edge.cli.sim sim reader …``."""
     return run_group(register, argv)
 
 
