@@ -19,7 +19,7 @@ GROUPS: tuple[str, ...] = (
     "edge.identity.cli",
     "edge.cli.chip",
     "edge.cli.trust",
-    "edge.cli.sim",
+    "firmware_bridge.sim.cli",
     "edge.mqtt.cli",
     "edge.central.cli",
     "edge.provision.cli",

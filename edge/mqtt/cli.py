@@ -12,6 +12,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from edge.central.cli import require_ingest_target, run_postgres_ingest
 from edge.mqtt.asyncapi import committed_asyncapi_path, render_asyncapi
 from edge.mqtt.connection import build_client, unreachable
 from edge.mqtt.ingest import EventSink, Ingestor
@@ -23,8 +24,8 @@ SubParsers = argparse._SubParsersAction
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _broker_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--broker", required=True, help="mqtt://host:port or mqtts://host:port")
+def _broker_args(parser: argparse.ArgumentParser, *, broker_required: bool = True) -> None:
+    parser.add_argument("--broker", required=broker_required, help="mqtt://host:port or mqtts://host:port")
     parser.add_argument("--ca", type=Path, help="CA bundle for the broker certificate")
     parser.add_argument("--cert", type=Path, help="client certificate (mTLS)")
     parser.add_argument("--key", type=Path, help="client key (mTLS)")
@@ -99,6 +100,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    if args.postgres or args.mode == "migrate":
+        return run_postgres_ingest(args, settings_from_args)
+    require_ingest_target(args)
     settings = settings_from_args(args)
     sink = EventSink(args.db)
     ingestor = Ingestor(settings, sink, args.group, client_id=args.client_id)
@@ -145,10 +149,16 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
 
 def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
     """Top-level ``ingest``."""
-    ingest = sub.add_parser("ingest", help="reference central subscriber: events → SQLite, deduplicated by event_id")
-    _broker_args(ingest)
-    ingest.add_argument("--db", type=Path, required=True, help="SQLite file to store events in")
+    ingest = sub.add_parser(
+        "ingest", help="central subscriber: events → PostgreSQL (--postgres) or SQLite (--db), deduplicated by event_id"
+    )
+    ingest.add_argument("mode", nargs="?", choices=("migrate",), help="`migrate`: only bring the PostgreSQL schema up")
+    _broker_args(ingest, broker_required=False)
+    target = ingest.add_mutually_exclusive_group()
+    target.add_argument("--db", type=Path, help="SQLite file to store events in (reference subscriber)")
+    target.add_argument("--postgres", metavar="DSN", help="PostgreSQL DSN (docs/central.md)")
     ingest.add_argument("--group", default="examgate-ingest", help="shared-subscription group name")
+    ingest.add_argument("--batch", type=int, default=500, help="PostgreSQL: messages per transaction (default 500)")
     ingest.set_defaults(func=cmd_ingest)
 
 
