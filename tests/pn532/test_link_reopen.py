@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import logging
 import shutil
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from PIL import Image
 from edge.config import sample_config
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey, CardTap
-from edge.identity.trust_store import TrustStore
+from edge.identity.trust_store import NO_VNM, TrustStore
 from edge.lane import CandidateReport, on_done
 from edge.store import RosterRow
 from edge.wiring import build_gate
@@ -162,3 +163,12 @@ def test_lane_reports_the_fault_and_reads_the_next_tap_on_the_new_link(
     assert reports[0].id_masked is not None  # the chip was read on the new link
     assert (reports[0].outcome, reports[0].passed) == ("pass", True), reports[0]
     assert {"reader": "ok"} in [row.get("details") for row in rows]  # said when the reader came back
+
+
+def test_a_reader_without_trust_store_says_so_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14 day one: the daemon's console says plainly that every candidate will go to review."""
+    with caplog.at_level(logging.WARNING):
+        reader = open_reader(Pn532ReaderConfig(port="/dev/null"))  # nothing opened yet
+    reader.close()
+    assert f"reader.csca_dir is not set: {NO_VNM}" in caplog.text
+    assert NO_VNM == "no CSCA for VNM: every candidate goes to review"
