@@ -19,7 +19,7 @@ GROUPS: tuple[str, ...] = (
     "edge.identity.cli",
     "edge.cli.chip",
     "edge.cli.trust",
-    "firmware_bridge.sim.cli",
+    "edge.cli.sim",
     "edge.mqtt.cli",
     "edge.central.cli",
     "edge.provision.cli",
