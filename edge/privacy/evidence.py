@@ -67,6 +67,7 @@ class EvidenceVault:
         key_id: str,
         *,
         clock: Callable[[], dt.datetime] = _utc_now,
+        previous_keys: Mapping[str, bytes] | None = None,
     ) -> None:
         if len(key) != KEY_BYTES:
             raise key_invalid(f"the evidence key must be {KEY_BYTES} bytes, got {len(key)}")
@@ -78,6 +79,8 @@ class EvidenceVault:
         self.key_id = key_id
         self.retention_days = retention_days
         self._aead = AESGCM(key)
+        # keys replaced by a rotation: images left under them still open until they are purged or re-sealed
+        self._previous = {kid: AESGCM(k) for kid, k in (previous_keys or {}).items() if kid != key_id}
         self._clock = clock
         self.failures = 0  # images that could not be kept (logged with their code)
 
@@ -126,12 +129,13 @@ class EvidenceVault:
         if row is None:
             return None
         row_key_id, nonce, ciphertext = row
-        if row_key_id != self.key_id:
+        aead = self._aead if row_key_id == self.key_id else self._previous.get(row_key_id)
+        if aead is None:
             raise decrypt_failed(
                 f"evidence {kind} of attempt {attempt_id} was sealed with key {row_key_id}, this gate has {self.key_id}"
             )
         try:
-            return self._aead.decrypt(nonce, ciphertext, associated_data(attempt_id, kind))
+            return aead.decrypt(nonce, ciphertext, associated_data(attempt_id, kind))
         except (InvalidTag, ValueError):
             raise decrypt_failed(
                 f"evidence {kind} of attempt {attempt_id} does not authenticate under key {self.key_id} "
@@ -152,8 +156,12 @@ def open_vault(privacy: PrivacyConfig, store: Store, environ: Mapping[str, str] 
         log.warning("no data key configured (privacy.key_file): face images of review/fail cases are NOT kept")
         return None
     key, key_id = load_key(resolve_key_path(privacy.key_file, env), env)
+    previous: dict[str, bytes] = {}
+    for path in privacy.previous_key_files:
+        old_key, old_id = load_key(path, env)
+        previous[old_id] = old_key
     log.info("face evidence sealed with key %s, kept %d days", key_id, privacy.retention_days)
-    return EvidenceVault(store, key, privacy.retention_days, key_id)
+    return EvidenceVault(store, key, privacy.retention_days, key_id, previous_keys=previous)
 
 
 def purge_expired(store: Store, now: dt.datetime) -> int:

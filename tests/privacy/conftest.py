@@ -1,0 +1,69 @@
+"""A gate database with real sealed face evidence, made by one `examgate demo` run; each test works on a copy."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def demo_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("privacy-demo")
+    done = subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", "demo", "--no-broker", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return workdir
+
+
+@pytest.fixture
+def gate(demo_workdir: Path, tmp_path: Path) -> Path:
+    """A config (returned) over a copy of the demo's database and data key."""
+    shutil.copy(demo_workdir / "examgate.db", tmp_path / "gate.db")
+    shutil.copy(demo_workdir / "data.key", tmp_path / "data.key")
+    (tmp_path / "data.key").chmod(0o600)
+    return write_config(tmp_path)
+
+
+def write_config(root: Path, privacy: str = "") -> Path:
+    (root / "cards").mkdir(exist_ok=True)
+    (root / "camera").mkdir(exist_ok=True)
+    config = root / "examgate.toml"
+    config.write_text(
+        f"""
+[site]
+site_id = "privacy-site"
+gate_id = "lane-1"
+
+[store]
+path = "{root / "gate.db"}"
+
+[policy]
+thresholds = {{ version = "privacy-test", match = 0.6, review = 0.5 }}
+
+[reader]
+kind = "simulated"
+cards_dir = "{root / "cards"}"
+
+[camera]
+kind = "folder"
+path = "{root / "camera"}"
+
+[turnstile]
+kind = "simulated"
+
+[privacy]
+key_file = "{root / "data.key"}"
+{privacy}
+""",
+        encoding="utf-8",
+    )
+    return config
