@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from edge.api.settings import ApiSettings
 from edge.device_config import (
@@ -27,10 +27,12 @@ from edge.device_config import (
     SimulatedTurnstileConfig,
     TurnstileConfig,
 )
-from edge.errors import ConfigError
+from edge.errors import ConfigError, StoreError
 from edge.mqtt.settings import MqttSettings
 from edge.policy.settings import CloneCheckPolicy, PassiveAuthPolicy, PolicyConfig, Thresholds
 from edge.privacy.settings import PrivacyConfig
+from edge.settings_types import NonEmptyPath
+from edge.store.store import check_session_id
 from edge.vision.settings import VisionSettings
 
 # Policy and privacy sections live with their capability (like mqtt, api, vision); they are composed here.
@@ -50,8 +52,10 @@ __all__ = [
     "TfliteMatcherConfig",
     "Thresholds",
     "apply_env",
+    "env_overrides",
     "load_config",
     "masked_dump",
+    "name_env_sources",
     "problems_from",
     "sample_config",
 ]
@@ -69,8 +73,17 @@ class SiteConfig(_Section):
     gate_id: Annotated[str, Field(pattern=_ID_PATTERN, description="lane id within the site")]
 
 
+def _session_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_session_id(value)
+    except StoreError as exc:  # pydantic lists ValueErrors with the key
+        raise ValueError(f"{exc.message}: {exc.remedy}") from None
+
+
 class StoreConfig(_Section):
-    path: Path = Field(description="SQLite database file (WAL mode); its folder must be writable")
+    path: NonEmptyPath = Field(description="SQLite database file (WAL mode); its folder must be writable")
     synchronous: Literal["NORMAL", "FULL"] = Field(
         default="FULL",
         description="FULL: a committed decision survives a power cut; NORMAL: may lose the last ones",
@@ -79,7 +92,9 @@ class StoreConfig(_Section):
 
 
 class LaneConfig(_Section):
-    session_id: str | None = Field(default=None, description="exam session to admit for; default: the open one")
+    session_id: Annotated[str | None, AfterValidator(_session_id)] = Field(
+        default=None, description="exam session to admit for; default: the open one"
+    )
     poll_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
     frames_per_attempt: Annotated[int, Field(ge=1, le=30)] = 5
     qr_timeout_s: Annotated[float, Field(ge=0, le=30)] = Field(
@@ -153,7 +168,7 @@ def _remedy(err: Mapping[str, Any]) -> str:
         return f"kind must be one of {ctx.get('expected_tags', '?')}, got {ctx.get('tag', given)!r}"
     if kind == "union_tag_not_found":
         return 'add `kind = "…"` to choose the device backend'
-    return f"{err.get('msg', 'invalid')}, got {given!r}"
+    return f"{str(err.get('msg', 'invalid')).removeprefix('Value error, ')}, got {given!r}"
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -195,6 +210,30 @@ def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any
     return out
 
 
+def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """dotted key -> the ``EXAMGATE_…`` variable that overrides it."""
+    found: dict[str, str] = {}
+    for name in environ:
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if path and not path[0].startswith(("test_", "hw_")):
+            found[".".join(path)] = name
+    return found
+
+
+def name_env_sources(problems: list[tuple[str, str]], environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Add "(from environment variable X)" to each problem an environment override is at fault for."""
+    overrides = env_overrides(environ)
+    named: list[tuple[str, str]] = []
+    for dotted, why in problems:
+        culprits = [
+            name for key, name in sorted(overrides.items()) if dotted == key or dotted.startswith(f"{key}.")
+        ] or [name for key, name in sorted(overrides.items()) if key.startswith(f"{dotted}.")]
+        named.append((dotted, f"{why} (from environment variable {', '.join(culprits)})" if culprits else why))
+    return named
+
+
 def _resolve_paths(value: Any, base: Path) -> Any:
     if isinstance(value, BaseModel):
         updates = {}
@@ -218,6 +257,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> AppConf
         raise ConfigError(
             f"config file {path} not found", [(str(path), "create it from config/examgate.example.toml")]
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"config file {path} is a directory", [(str(path), "is a directory: give the config file inside it")]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}", [(str(path), "check its permissions")]) from None
     try:
@@ -228,7 +271,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> AppConf
     try:
         cfg = AppConfig.model_validate(data)
     except ValidationError as exc:
-        problems = problems_from(exc)
+        problems = name_env_sources(problems_from(exc), env)
         raise ConfigError(f"{path}: {len(problems)} problem(s)", problems) from None
     resolved = _resolve_paths(cfg, path.parent.resolve())
     assert isinstance(resolved, AppConfig)

@@ -17,6 +17,7 @@ from edge import logs, sdnotify
 from edge.config import AppConfig
 from edge.errors import ExamGateError
 from edge.events.models import DeviceFault
+from edge.startup import check_startup
 from edge.wiring import Gate, build_gate, build_link
 
 log = logging.getLogger("examgate.daemon")
@@ -77,6 +78,7 @@ async def serve(gate: Gate, stop: asyncio.Event | None = None) -> None:
 
 def run_daemon(cfg: AppConfig) -> int:
     logs.configure(cfg.logging.format, cfg.logging.level)
+    check_startup(cfg)  # the same checks as `examgate config check`: thresholds file, store, session
     gate = build_gate(cfg)
     link = build_link(gate)
     if link is not None:

@@ -13,6 +13,7 @@ from edge.config import load_config, masked_dump
 from edge.errors import ConfigError
 from edge.events.schema import committed_schema_path, render_schema
 from edge.roster import parse_roster
+from edge.startup import check_startup
 from edge.wiring import open_gate_store, repo_root
 
 if TYPE_CHECKING:
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    """The file's own validation, then the daemon's start-up checks (thresholds file, store, session)."""
     path = Path(args.file)
     try:
         cfg = load_config(path)
+        check_startup(cfg)
     except ConfigError as err:
         print(f"{path}: {len(err.problems) or 1} problem(s)")
         for dotted, why in err.problems or [("(file)", err.message)]:
@@ -34,7 +37,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    cfg = load(args)
+    cfg = load_config(Path(args.file)) if args.file else load(args)
     print(json.dumps(masked_dump(cfg), indent=2, ensure_ascii=False))
     return EXIT_OK
 
@@ -135,6 +138,7 @@ def register(sub: SubParsers) -> None:
     check.add_argument("file")
     check.set_defaults(func=cmd_config_check)
     show = config.add_parser("show", help="print the effective config (file + env overrides), secrets masked")
+    show.add_argument("file", nargs="?", help="config file (like `config check FILE`); or --config / $EXAMGATE_CONFIG")
     add_config_arg(show)
     show.set_defaults(func=cmd_config_show)
 

@@ -6,12 +6,12 @@ each other; ``edge.config`` composes them into the gate's configuration.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.events.models import Verdict
+from edge.settings_types import NonEmptyPath
 
 
 class _Section(BaseModel):
@@ -53,7 +53,7 @@ class CloneCheckPolicy(_Section):
 
 class PolicyConfig(_Section):
     thresholds: Thresholds | None = Field(default=None, description="inline thresholds; or use thresholds_file")
-    thresholds_file: Path | None = Field(default=None, description="TOML written by `examgate face calibrate`")
+    thresholds_file: NonEmptyPath | None = Field(default=None, description="TOML written by `examgate face calibrate`")
     max_face_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     anti_passback: bool = True
     passive_auth: PassiveAuthPolicy = PassiveAuthPolicy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 
 from edge.config import AppConfig, load_config, masked_dump
 from edge.errors import ConfigError
+from edge.startup import check_startup, startup_problems
+from edge.store import RosterRow, Store
 
 MINIMAL = """
 [site]
@@ -136,7 +139,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+def gate_ready(tmp_path: Path, session: str = "S-2026") -> None:
+    """What the daemon needs beyond the file: the data folder and a session with a roster in the store."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    store = Store.open(tmp_path / "data" / "examgate.db")
+    try:
+        store.replace_roster(session, [RosterRow("C1", "001099012345", "Nguyễn Văn An")])
+    finally:
+        store.close()
+
+
 def test_config_check_cli(tmp_path: Path) -> None:
+    gate_ready(tmp_path)
     good = run_cli("config", "check", str(write(tmp_path, MINIMAL)))
     assert good.returncode == 0, good.stderr
     assert "OK" in good.stdout
@@ -158,3 +172,103 @@ def test_mqtt_and_api_packages_never_import_the_config() -> None:
                 if isinstance(node, ast.ImportFrom) and node.module == "edge.config":
                     offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert offenders == []
+
+
+# ---------------------------------------------------------------- start-up validation (issue 14 fault 6)
+WITH_FILE = MINIMAL.replace(
+    'thresholds = { version = "t1", match = 0.6, review = 0.5 }', 'thresholds_file = "models/thresholds.toml"'
+)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMGATE_")}
+    return env | extra
+
+
+def check(config: Path, **env: str) -> tuple[int, str]:
+    done = run_cli("config", "check", str(config), env=cli_env(**env))
+    assert "Traceback" not in done.stderr
+    return done.returncode, done.stdout
+
+
+def test_a_ready_gate_passes(tmp_path: Path) -> None:
+    gate_ready(tmp_path)
+    code, out = check(write(tmp_path, MINIMAL))
+    assert code == 0, out
+    assert startup_problems(load_config(tmp_path / "examgate.toml", {}), {}) == []
+
+
+def test_missing_thresholds_file_fails_like_the_daemon(tmp_path: Path) -> None:
+    gate_ready(tmp_path)
+    config = write(tmp_path, WITH_FILE)
+    code, out = check(config)
+    assert code == 1
+    assert "policy.thresholds_file:" in out
+    assert "does not exist" in out
+    with pytest.raises(ConfigError) as info:  # the daemon's own gate (run_daemon calls check_startup)
+        check_startup(load_config(config, {}), {})
+    assert info.value.problems[0][0] == "policy.thresholds_file"
+
+
+def test_thresholds_file_that_is_a_directory(tmp_path: Path) -> None:
+    gate_ready(tmp_path)
+    (tmp_path / "models" / "thresholds.toml").mkdir(parents=True)
+    code, out = check(write(tmp_path, WITH_FILE))
+    assert code == 1
+    assert "is a directory" in out
+
+
+def test_empty_store_path_override_names_the_variable(tmp_path: Path) -> None:
+    gate_ready(tmp_path)
+    code, out = check(write(tmp_path, MINIMAL), EXAMGATE_STORE__PATH="")
+    assert code == 1
+    assert "store.path: is empty" in out
+    assert "EXAMGATE_STORE__PATH" in out
+
+
+def test_store_path_that_is_a_directory_names_the_variable(tmp_path: Path) -> None:
+    gate_ready(tmp_path)
+    code, out = check(write(tmp_path, MINIMAL), EXAMGATE_STORE__PATH=str(tmp_path / "data"))
+    assert code == 1
+    assert "is a directory" in out
+    assert "EXAMGATE_STORE__PATH" in out
+
+
+def test_config_file_that_is_a_directory(tmp_path: Path) -> None:
+    code, out = check(tmp_path)
+    assert code == 1
+    assert "is a directory" in out
+
+
+def test_unknown_session_is_an_error(tmp_path: Path) -> None:
+    gate_ready(tmp_path, session="S-2026")
+    code, out = check(write(tmp_path, MINIMAL + '[lane]\nsession_id = "S-1999"\n'))
+    assert code == 1
+    assert "lane.session_id: no session 'S-1999'" in out
+    code, out = check(write(tmp_path, MINIMAL), EXAMGATE_LANE__SESSION_ID="S-1999")
+    assert code == 1
+    assert "EXAMGATE_LANE__SESSION_ID" in out
+
+
+def test_no_database_and_no_session_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    code, out = check(write(tmp_path, MINIMAL))
+    assert code == 1
+    assert "lane.session_id: no exam session to admit for" in out
+    assert not (tmp_path / "data" / "examgate.db").exists()  # the check writes nothing
+
+
+@pytest.mark.parametrize("session", ["", "../../etc", "a" * 65, "phiên-1"])
+def test_session_id_follows_the_store_rule(tmp_path: Path, session: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, MINIMAL), {"EXAMGATE_LANE__SESSION_ID": session})
+    ((dotted, why),) = info.value.problems
+    assert dotted == "lane.session_id"
+    assert "not valid" in why
+    assert "EXAMGATE_LANE__SESSION_ID" in why
+
+
+def test_config_show_takes_the_file_like_check(tmp_path: Path) -> None:
+    done = run_cli("config", "show", str(write(tmp_path, MINIMAL)), env=cli_env())
+    assert done.returncode == 0, done.stderr
+    assert '"site_id": "S1"' in done.stdout
