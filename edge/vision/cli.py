@@ -157,6 +157,10 @@ def _detect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _half_label(half: str | None) -> str:
+    return "all pairs" if half is None else f"identities of half {half}, all pairs"
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     pipeline = FacePipeline.shared(settings)
@@ -168,7 +172,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             "give --pairs and/or --identities", code="E_USAGE", remedy="see `examgate face calibrate --help`"
         )
     pairs = [pair for path in pair_files for pair in read_pairs(path)]
-    pairs += [pair for path in identity_files for pair in pairs_from_identities(path)]
+    pairs += [pair for path in identity_files for pair in pairs_from_identities(path, args.half)]
     scores = score_pairs(comparer, pairs)
     outcome = write_calibration(
         scores,
@@ -177,7 +181,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         review_far=args.review_far,
         pairs_file=",".join(
             [f"{p.parent.name}/{p.name}" for p in pair_files]
-            + [f"{p.parent.name}/{p.name} (all pairs)" for p in identity_files]
+            + [f"{p.parent.name}/{p.name} ({_half_label(args.half)})" for p in identity_files]
         ),
         model_version=pipeline.model_version,
         out=Path(args.out),
@@ -207,6 +211,7 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--models-dir", default=None, help="folder with the models (default: <repo>/models)")
     common.add_argument("--thresholds", default=None, help="thresholds TOML (default: models/thresholds.toml)")
     common.add_argument("--threads", type=int, default=None, help="TFLite threads for the embedder")
+    common.add_argument("--verbose", action="store_true", help="also show MediaPipe/LiteRT log lines")
     return common
 
 
@@ -235,6 +240,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     calibrate.add_argument("--pairs", action="append", help="labelled pairs CSV image_a,image_b,same (repeatable)")
     calibrate.add_argument(
         "--identities", action="append", help="CSV image,identity: every pair of its images is used (repeatable)"
+    )
+    calibrate.add_argument(
+        "--half",
+        choices=["A", "B"],
+        default=None,
+        help="use only the identities of this half of each --identities file (split by identity; report on the other)",
     )
     calibrate.add_argument("--target-far", type=float, default=0.001, help="false accept rate at `match`")
     calibrate.add_argument("--target-frr", type=float, default=0.01, help="at most this FRR below `review`")

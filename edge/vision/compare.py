@@ -9,6 +9,7 @@ given when either image has no face *or cannot be read*; for unreadable images t
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -78,8 +79,19 @@ def read_pairs(csv_path: Path) -> list[Pair]:
     return pairs
 
 
-def pairs_from_identities(csv_path: Path) -> list[Pair]:
-    """Every pair of images from an ``image,identity`` CSV: same identity = genuine, else impostor."""
+IDENTITY_HALVES = ("A", "B")
+
+
+def identity_half(identity: str) -> str:
+    """The split half ("A" or "B") of an identity: fixed by the SHA-256 of its label, so every image of one person
+    falls in the same half and a set is split BY IDENTITY (calibrate on one half, report on the other)."""
+    return IDENTITY_HALVES[hashlib.sha256(identity.encode("utf-8")).digest()[0] % 2]
+
+
+def pairs_from_identities(csv_path: Path, half: str | None = None) -> list[Pair]:
+    """Every pair of images from an ``image,identity`` CSV: same identity = genuine, else impostor.
+
+    With ``half`` ("A"/"B") only the identities of that half (:func:`identity_half`) are paired."""
     try:
         with csv_path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
@@ -95,6 +107,10 @@ def pairs_from_identities(csv_path: Path) -> list[Pair]:
     items = [((r.get("image") or "").strip(), (r.get("identity") or "").strip()) for r in rows]
     if any(not image or not identity for image, identity in items):
         raise PairsFileError(f"{csv_path}: empty image or identity")
+    if half is not None:
+        if half not in IDENTITY_HALVES:
+            raise PairsFileError(f"unknown half {half!r}", remedy="give --half A or --half B")
+        items = [(image, identity) for image, identity in items if identity_half(identity) == half]
     base = csv_path.parent
     return [Pair(a, b, base / a, base / b, id_a == id_b) for (a, id_a), (b, id_b) in itertools.combinations(items, 2)]
 
