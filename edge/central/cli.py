@@ -10,9 +10,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from edge.central import db
+from edge.central import db, export
 from edge.central.errors import CentralError
 from edge.central.ingest import PgIngest
 from edge.mqtt.settings import MqttSettings
@@ -84,9 +85,60 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return _migrate(args.postgres)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    summary = export.export(args.postgres, args.session, args.format, args.out, args.key)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    pub = export.keygen(args.out)
+    print(json.dumps({"key": str(args.out), "public_key": str(pub)}))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    ok = export.verify(args.file, args.pub)
+    print(json.dumps({"file": str(args.file), "signature_valid": ok}))
+    return 0 if ok else 1
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = export.render_schema()
+    if args.check:
+        if not export.SCHEMA_PATH.is_file() or export.SCHEMA_PATH.read_text(encoding="utf-8") != text:
+            print(f"{export.SCHEMA_PATH.name} differs: run `examgate central schema --write`", file=sys.stderr)
+            return 1
+        return 0
+    if args.write:
+        export.SCHEMA_PATH.write_text(text, encoding="utf-8")
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
 def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
     central = sub.add_parser("central", help="the centre's side: PostgreSQL schema, gates, police export, dashboard")
     csub = central.add_subparsers(dest="central_command", metavar="ACTION", required=True)
     mig = csub.add_parser("migrate", help="bring the PostgreSQL schema to this version (same as `ingest migrate`)")
     mig.add_argument("--postgres", metavar="DSN", required=True)
     mig.set_defaults(func=cmd_migrate)
+    exp = csub.add_parser("export", help="police-system export of one session: one record per candidate, signed")
+    exp.add_argument("--postgres", metavar="DSN", required=True)
+    exp.add_argument("--session", required=True, help="exam session id")
+    exp.add_argument("--format", choices=("json", "csv"), default="json")
+    exp.add_argument("--out", type=Path, required=True, help="output file; the signature goes to FILE.sig")
+    exp.add_argument("--key", type=Path, required=True, help="the centre's Ed25519 private key (PEM)")
+    exp.set_defaults(func=cmd_export)
+    kg = csub.add_parser("keygen", help="make the centre's Ed25519 signing key (FILE) and its public key (FILE.pub)")
+    kg.add_argument("--out", type=Path, required=True)
+    kg.set_defaults(func=cmd_keygen)
+    ver = csub.add_parser("verify", help="check an export against its detached signature FILE.sig")
+    ver.add_argument("file", type=Path)
+    ver.add_argument("--pub", type=Path, required=True, help="the centre's public key (PEM)")
+    ver.set_defaults(func=cmd_verify)
+    sch = csub.add_parser("schema", help="print the JSON Schema of the export")
+    group = sch.add_mutually_exclusive_group()
+    group.add_argument("--write", action="store_true")
+    group.add_argument("--check", action="store_true")
+    sch.set_defaults(func=cmd_schema)
