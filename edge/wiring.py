@@ -25,6 +25,7 @@ from edge.keys import CameraQrKeySource, TapQrKeySource
 from edge.lane import Lane, LaneSettings, on_done
 from edge.policy import PolicyParams
 from edge.privacy.evidence import EvidenceVault, open_vault
+from edge.privacy.notice import load_notice
 from edge.reviews import ReviewBroker
 from edge.store import Store, open_store
 
@@ -147,6 +148,7 @@ def build_gate(
     store = store or open_gate_store(cfg)
     thresholds = load_centre_thresholds(store.path) or resolve_thresholds(cfg)
     evidence = open_vault(cfg.privacy, store)  # face images of review/fail cases, encrypted; None without a key
+    load_notice(cfg.privacy.notice_file)  # no capture without a valid notice: E_PRIVACY_NOTICE_* stops the gate
     session = session_id or cfg.lane.session_id or store.open_session_id()
     if session is None:
         raise ConfigError(

@@ -10,6 +10,7 @@ from edge.api.models import SESSION_ID
 from edge.api.pages import page, stream
 from edge.api.queries import CREDENTIALS
 from edge.api.security import KIOSK_COOKIE, Kiosk, ProctorPage, RefusedError, StaffPage, kiosk_guard, same_secret
+from edge.privacy.notice import load_notice
 
 router = APIRouter()
 
@@ -41,7 +42,10 @@ def kiosk(request: Request, ctx: Ctx, token: str | None = None) -> Response:
         )
         return response
     who = kiosk_guard(request)
-    return page(ctx, request, "kiosk.html", None if who.role == "kiosk" else who, boot_kiosk=ctx.hub.kiosk_now())
+    notice = load_notice(ctx.gate.cfg.privacy.notice_file)  # shown before any capture (issue 16)
+    return page(
+        ctx, request, "kiosk.html", None if who.role == "kiosk" else who, boot_kiosk=ctx.hub.kiosk_now(), notice=notice
+    )
 
 
 @router.get("/kiosk/events", include_in_schema=False)
