@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from edge import __version__
+from edge import __version__, logs
 from edge.cli import core
 from edge.cli.common import EXIT_ERROR, EXIT_USAGE, print_error
 from edge.errors import ExamGateError
@@ -28,6 +28,10 @@ GROUPS: tuple[str, ...] = (
     "edge.selftest.cli",
     "edge.api.cli",
 )
+
+
+# Commands that load the face stack: its native log lines are silenced unless --verbose.
+NATIVE_LOG_COMMANDS = frozenset({"demo", "face"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command in NATIVE_LOG_COMMANDS and not getattr(args, "verbose", False):
+        logs.quiet_native_logs()  # MediaPipe/LiteRT/absl lines only with --verbose
     try:
         code = func(args)
     except ExamGateError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,8 @@ from typing import TYPE_CHECKING
 from edge.cli.common import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, print_error
 from edge.config import AppConfig, SiteConfig
 from edge.demo.broker import EmbeddedBroker
-from edge.demo.runner import Step, run_demo
+from edge.demo.runner import Step, default_data_dir, load_scenario, run_demo
+from edge.errors import ExamGateError
 from edge.lane import CandidateReport
 from edge.mqtt.connection import MqttUnreachableError, probe_broker
 from edge.mqtt.errors import MqttError
@@ -69,6 +71,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         site = SiteConfig(site_id=args.site or cfg.site.site_id, gate_id=args.gate or cfg.site.gate_id)
         return cfg.model_copy(update={"site": site})
 
+    steps = len(load_scenario(default_data_dir()).steps)
+    if args.candidates is not None and args.candidates < 1:
+        raise ExamGateError(
+            f"--candidates must be at least 1, got {args.candidates}",
+            code="E_USAGE",
+            remedy=f"give 1-{steps}, or leave it out to run all {steps}",
+        )
     address = None
     if args.broker is not None:  # a bad URL or a dead broker stops here, before any candidate
         address = MqttSettings.from_options(broker_url=args.broker).address
@@ -91,6 +100,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if broker_url and address is not None:
                 print(f"Events go to {broker_url}; watch them with:")
                 print(f"  mosquitto_sub -h {address.host} -p {address.port} -V mqttv5 -v -t 'examgate/v1/#'")
+        if args.candidates is not None and args.candidates > steps:
+            note = f"note: the scenario has {steps} candidates: running {steps}, not {args.candidates}"
+            print(note, file=sys.stderr if args.json else sys.stdout)
+        if not args.json:
             print()
         gate, result = run_demo(
             workdir,
@@ -155,6 +168,7 @@ def register(sub: SubParsers) -> None:
     demo = sub.add_parser("demo", help="run one gate lane on simulated hardware with a few candidates")
     demo.add_argument("--candidates", type=int, default=None, help="run only the first N candidates of the scenario")
     demo.add_argument("--json", action="store_true", help="print the events as JSON lines instead of the summary")
+    demo.add_argument("--verbose", action="store_true", help="also show MediaPipe/LiteRT log lines")
     demo.add_argument("--workdir", help="keep the demo's database and files here (default: a new temp folder)")
     demo.add_argument("--broker", help="publish to this broker (mqtt://HOST:PORT) instead of an embedded mosquitto")
     demo.add_argument("--no-broker", action="store_true", help="publish nowhere: events stay in the outbox")

@@ -62,3 +62,45 @@ def test_demo_publishes_to_its_embedded_broker_and_drains(tmp_path: Path) -> Non
     store = Store.open(tmp_path / "examgate.db", read_only=True)
     assert store.outbox_backlog() == 0
     assert json.loads(store.outbox_all()[-1].payload)["gate_id"] == "lane-7"
+
+
+# ---------------------------------------------------------------- a new user's first run (issue 14 faults 5, 9)
+NATIVE_MARKERS = ("XNNPACK", "LiteRT", "InitGoogle", "inference_runner", "accelerator_registry")
+
+
+def test_demo_caps_candidates_and_keeps_native_log_lines_out(tmp_path: Path) -> None:
+    done = run_demo(tmp_path, "--no-broker", "--candidates", "30")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "note: the scenario has 10 candidates: running 10, not 30" in done.stdout
+    assert "summary: 10 candidates" in done.stdout
+    noise = [line for line in done.stderr.splitlines() if any(m in line for m in NATIVE_MARKERS)]
+    assert noise == []
+
+
+def test_demo_candidates_below_one_is_a_usage_error(tmp_path: Path) -> None:
+    done = run_demo(tmp_path, "--no-broker", "--candidates", "0")
+    assert done.returncode == 3
+    assert "error: E_USAGE: --candidates must be at least 1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("url", ["garbage", "mqtt://", "http://x", "mqtt://127.0.0.1:99999"])
+def test_demo_bad_broker_url_is_a_typed_error(tmp_path: Path, url: str) -> None:
+    done = run_demo(tmp_path, "--broker", url)
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr
+    assert "error: E_MQTT_URL:" in done.stderr
+    assert "remedy: give the broker as mqtt://HOST:PORT" in done.stderr
+
+
+def test_demo_dead_broker_says_so_before_any_candidate(tmp_path: Path) -> None:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = run_demo(tmp_path, "--broker", f"mqtt://127.0.0.1:{port}")
+    assert done.returncode == 3
+    assert "error: E_MQTT_UNREACHABLE:" in done.stderr and "refused" in done.stderr
+    assert "remedy: start the broker" in done.stderr
+    assert "******" not in done.stdout  # no candidate ran
