@@ -1,16 +1,17 @@
 """ISO 14443-4 APDU channel through a PN532: implements ``edge.identity.emrtd.apdu.ApduChannel``.
 
 The PN532 does the ISO 14443-4 block framing itself; this layer only turns PN532 failures into the chip
-vocabulary: card gone → ``CardRemovedError``, any other link failure → ``ChipCommunicationError``.
+vocabulary: card gone → ``CardRemovedError``, the serial port gone → ``ReaderLinkError`` (no retry helps), any
+other link failure → ``ChipCommunicationError``.
 """
 
 from __future__ import annotations
 
 import time
 
-from edge.identity.emrtd.errors import CardRemovedError, ChipCommunicationError, ChipTimeoutError
+from edge.identity.emrtd.errors import CardRemovedError, ChipCommunicationError, ChipTimeoutError, ReaderLinkError
 from firmware_bridge.pn532.driver import Pn532, Target
-from firmware_bridge.pn532.errors import Pn532Error, TargetGoneError, TargetTimeoutError
+from firmware_bridge.pn532.errors import Pn532Error, SerialLinkError, TargetGoneError, TargetTimeoutError
 
 
 class Pn532ApduChannel:
@@ -35,6 +36,8 @@ class Pn532ApduChannel:
             response = self._driver.in_data_exchange(self.target.tg, apdu)
         except (TargetTimeoutError, TargetGoneError) as exc:
             raise CardRemovedError(f"the card left the field during APDU #{self.apdus} ({exc.message})") from exc
+        except SerialLinkError as exc:
+            raise ReaderLinkError(f"the reader's serial link went away during APDU #{self.apdus}: {exc}") from exc
         except Pn532Error as exc:
             raise ChipCommunicationError(f"reader link failed during APDU #{self.apdus}: {exc}") from exc
         if len(response) < 2:

@@ -18,6 +18,13 @@ class Pn532Error(DeviceError):
     remedy = _CABLE_REMEDY
 
 
+class SerialLinkError(Pn532Error):
+    """The serial port itself failed: cannot be opened, or EIO on read/write/flush (USB adapter pulled, pty closed)."""
+
+    code = "E_PN532_FAULT"
+    remedy = _CABLE_REMEDY
+
+
 class FrameError(Pn532Error):
     """Bytes that looked like a frame but are not a valid one (the decoder has already skipped them)."""
 

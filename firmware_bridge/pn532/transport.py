@@ -20,6 +20,7 @@ from firmware_bridge.pn532.errors import (
     Pn532ProtocolError,
     Pn532SyntaxError,
     Pn532TimeoutError,
+    SerialLinkError,
 )
 from firmware_bridge.pn532.frames import ACK, NACK, TFI_PN532, Frame, FrameDecoder, encode_command
 
@@ -29,7 +30,7 @@ WAKE_UP_PREAMBLE = b"\x55\x55" + b"\x00" * 14
 CMD_DIAGNOSE = 0x00
 _POLL_S = 0.02
 # A link that went away (USB adapter unplugged, pty closed) raises termios.error from tcflush/tcsetattr, which is
-# not an OSError; pyserial's SerialException is one. Both become a typed Pn532Error.
+# not an OSError; pyserial's SerialException is one. Both become a typed SerialLinkError (E_PN532_FAULT).
 _LINK_ERRORS = (OSError, termios.error)
 
 
@@ -60,7 +61,7 @@ def open_serial(port: str, baud: int, **kwargs: Any) -> SerialPort:
     try:
         opened: SerialPort = serial.serial_for_url(port, baudrate=baud, timeout=_POLL_S, **kwargs)
     except (serial.SerialException, *_LINK_ERRORS, ValueError) as exc:
-        raise Pn532Error(f"cannot open serial port {port!r}: {exc}") from exc
+        raise SerialLinkError(f"cannot open serial port {port!r}: {exc}") from exc
     return opened
 
 
@@ -107,7 +108,7 @@ class Pn532Transport:
             self._port.write(data)
             self._port.flush()
         except _LINK_ERRORS as exc:
-            raise Pn532Error(f"serial write failed: {exc}") from exc
+            raise SerialLinkError(f"serial write failed: {exc}") from exc
         self.bytes_out += len(data)
 
     def _read_some(self, deadline: float) -> bool:
@@ -117,7 +118,7 @@ class Pn532Transport:
         try:
             chunk = self._port.read(max(1, self._port.in_waiting))
         except _LINK_ERRORS as exc:
-            raise Pn532Error(f"serial read failed: {exc}") from exc
+            raise SerialLinkError(f"serial read failed: {exc}") from exc
         if chunk:
             self.bytes_in += len(chunk)
             self._decoder.feed(chunk)
@@ -128,7 +129,7 @@ class Pn532Transport:
         try:
             self._port.reset_input_buffer()
         except _LINK_ERRORS as exc:
-            raise Pn532Error(f"serial flush failed: {exc}") from exc
+            raise SerialLinkError(f"serial flush failed: {exc}") from exc
         self._decoder.reset()
 
     def send_ack(self) -> None:
@@ -146,7 +147,7 @@ class Pn532Transport:
             self._port.flush()
             self._port.baudrate = baud
         except (*_LINK_ERRORS, ValueError) as exc:
-            raise Pn532Error(f"cannot set the serial port to {baud} baud: {exc}") from exc
+            raise SerialLinkError(f"cannot set the serial port to {baud} baud: {exc}") from exc
 
     # ------------------------------------------------------------------ frames
     def _next_frame(self, deadline: float) -> Frame | None:

@@ -360,7 +360,8 @@ def test_link_gone_mid_read_exits_5_with_code_and_remedy(files: dict[str, Path])
     with sim_reader(files["pace"], "--unplug-after-apdus", "20", "--no-uart-timing") as port:  # PACE done, DGs next
         code, document, err = chip_read(port, "--can", CAN)
     assert code == chip_cli.EXIT_COMM == 5, err
-    assert document["code"] == "E_CHIP_COMM"
+    assert document["code"] == "E_CHIP_READER_LINK"
     assert "E_PN532_FAULT" in str(document["message"])  # the serial link, not the card
     assert "cable" in str(document["remedy"])
     assert "Traceback" not in err
+    assert "retrying" not in err  # no secure-channel recovery on a reader that is gone

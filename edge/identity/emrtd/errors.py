@@ -37,6 +37,16 @@ class ChipCommunicationError(ChipError):
     remedy = "tap the card again; if it repeats, check the reader's cable and run `examgate selftest`"
 
 
+class ReaderLinkError(ChipCommunicationError):
+    """The reader itself went away during the read (serial link gone): retrying on this tap cannot help."""
+
+    code = "E_CHIP_READER_LINK"
+    remedy = (
+        "the card reader's link went away (USB/serial cable, power): reconnect it, the gate reopens it by itself; "
+        "then tap the card again"
+    )
+
+
 class SecureMessagingError(ChipError):
     code = "E_CHIP_SM_FAILED"
     remedy = "the secure channel to the card broke (MAC check failed); tap the card again"

@@ -32,6 +32,7 @@ from edge.identity.emrtd.errors import (
     ChipError,
     FileNotFoundOnChipError,
     MalformedResponseError,
+    ReaderLinkError,
     SecureMessagingError,
     SecurityStatusError,
     UnsupportedError,
@@ -189,7 +190,7 @@ class EmrtdSession:
 
     def _recover_budget(self, exc: ChipError, where: str) -> None:
         self.recoveries += 1
-        if self.recoveries > self.max_recoveries:
+        if self.recoveries > self.max_recoveries or isinstance(exc, ReaderLinkError):
             raise exc
         log.warning("chip read %s: %s; retrying (%d/%d)", where, exc.code, self.recoveries, self.max_recoveries)
 
