@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_OK
+from edge.cli.common import EXIT_OK, EXIT_USAGE
 from edge.report.cost import compute, load_inputs, template
 from edge.report.queries import Period
 from edge.wiring import repo_root
@@ -24,7 +25,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from edge.report.brief import build_brief  # noqa: PLC0415 - matplotlib/jinja2 only for this command
 
     if args.session and (args.date_from or args.date_to):
-        raise SystemExit("examgate report brief: --session and --from/--to are alternatives")
+        print("examgate report brief: --session and --from/--to are alternatives", file=sys.stderr)
+        return EXIT_USAGE
     period = Period.parse(args.session, args.date_from, args.date_to)
     thresholds = Path(args.thresholds) if args.thresholds else default_thresholds()
     target = build_brief(Path(args.db), Path(args.out), period, thresholds, load_inputs(args.cost), lang=args.lang)

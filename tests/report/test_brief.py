@@ -132,6 +132,12 @@ def test_unknown_session_is_refused(demo_db: Path, tmp_path: Path) -> None:
     assert err.value.code == "E_REPORT_UNKNOWN_SESSION"
 
 
+def test_session_and_dates_together_are_a_usage_error(demo_db: Path, tmp_path: Path) -> None:
+    argv = ["report", "brief", "--db", str(demo_db), "--out", str(tmp_path), "--session", "S", "--from", "2026-01-01"]
+    assert main(argv) == 2
+    assert not (tmp_path / "brief.html").exists()
+
+
 @pytest.mark.parametrize(("start", "end"), [("2026-13-01", None), ("2026-02-02", "2026-02-01")])
 def test_bad_period_is_refused(start: str, end: str | None) -> None:
     with pytest.raises(ReportError) as err:
