@@ -104,3 +104,16 @@ def test_demo_dead_broker_says_so_before_any_candidate(tmp_path: Path) -> None:
     assert "error: E_MQTT_UNREACHABLE:" in done.stderr and "refused" in done.stderr
     assert "remedy: start the broker" in done.stderr
     assert "******" not in done.stdout  # no candidate ran
+
+
+def test_events_left_queued_name_the_broker_failure() -> None:
+    from edge.demo.cli import undelivered  # noqa: PLC0415
+    from edge.mqtt.connection import MqttUnreachableError  # noqa: PLC0415
+
+    never = undelivered(5, "mqtt://127.0.0.1:1", 2.0, MqttUnreachableError("broker mqtt://127.0.0.1:1 is unreachable"))
+    assert never.code == "E_MQTT_UNREACHABLE"
+    assert never.message.startswith("5 event(s) not acknowledged by mqtt://127.0.0.1:1 within 2 s")
+    assert "start the broker" in never.remedy
+    slow = undelivered(5, "mqtt://127.0.0.1:1", 2.0, None)
+    assert slow.code == "E_MQTT_FAILED"
+    assert "--drain-timeout-s" in slow.remedy
