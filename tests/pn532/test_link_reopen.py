@@ -29,7 +29,7 @@ from edge.devices import AccessKey, CardTap
 from edge.identity.trust_store import NO_VNM, TrustStore
 from edge.lane import CandidateReport, on_done
 from edge.store import RosterRow
-from edge.wiring import build_gate
+from edge.wiring import Gate, build_gate
 from firmware_bridge.pn532.errors import Pn532Error
 from firmware_bridge.reader import open_reader
 from firmware_bridge.sim.identity_builder import build_identity
@@ -109,17 +109,11 @@ def test_reader_reopens_the_port_when_the_adapter_comes_back(tmp_path: Path, ide
         first.stop()
 
 
-def test_lane_reports_the_fault_and_reads_the_next_tap_on_the_new_link(
-    tmp_path: Path, identity: tuple[Path, TrustStore]
-) -> None:
-    path, trust = identity
-    link = tmp_path / "ttyPN532"
+def lane_gate(tmp_path: Path, link: Path, trust: TrustStore) -> Gate:
+    """A lane on the PN532 reader at ``link``; the camera and the face score are simulated (the face matches)."""
     camera = tmp_path / "camera"
     camera.mkdir()
     shutil.copyfile(FACES / "person01" / "img5.jpg", camera / "grey.jpg")
-    first = VirtualPn532(None)
-    first.start()
-    _point(link, first)
     gate = build_gate(
         sample_config(tmp_path),
         session_id="S",
@@ -130,12 +124,28 @@ def test_lane_reports_the_fault_and_reads_the_next_tap_on_the_new_link(
     gate.store.replace_roster("S", [RosterRow("SBD-1", PERSONAL_ID, "Nguyễn Văn An")])
     gate.lane.keys = CanKeys()
     gate.lane.settings = dataclasses.replace(gate.lane.settings, frames_per_attempt=1, capture_window_s=0.0)
+    return gate
+
+
+def reader_faults(gate: Gate) -> list[str]:
+    rows = [json.loads(r.payload) for r in gate.store.outbox_all() if r.event_type == "device.fault"]
+    return [row["code"] for row in rows if row["device"] == "reader"]
+
+
+def test_lane_reports_the_fault_and_reads_the_next_tap_on_the_new_link(
+    tmp_path: Path, identity: tuple[Path, TrustStore]
+) -> None:
+    path, trust = identity
+    link = tmp_path / "ttyPN532"
+    first = VirtualPn532(None)
+    first.start()
+    _point(link, first)
+    gate = lane_gate(tmp_path, link, trust)
     reports: list[CandidateReport] = []
     second = VirtualPn532(load_identity_card(path))
 
     def fault_codes() -> list[str]:
-        rows = [json.loads(r.payload) for r in gate.store.outbox_all() if r.event_type == "device.fault"]
-        return [row["code"] for row in rows if row["device"] == "reader"]
+        return reader_faults(gate)
 
     async def go() -> None:
         stop = asyncio.Event()
@@ -163,6 +173,51 @@ def test_lane_reports_the_fault_and_reads_the_next_tap_on_the_new_link(
     assert reports[0].id_masked is not None  # the chip was read on the new link
     assert (reports[0].outcome, reports[0].passed) == ("pass", True), reports[0]
     assert {"reader": "ok"} in [row.get("details") for row in rows]  # said when the reader came back
+
+
+def test_link_pulled_mid_read_fails_that_candidate_safely_and_the_next_is_read(
+    tmp_path: Path, identity: tuple[Path, TrustStore]
+) -> None:
+    path, trust = identity
+    link = tmp_path / "ttyPN532"
+    first = VirtualPn532(load_identity_card(path), unplug_after_apdus=20)  # PACE done, data groups next
+    first.start()
+    _point(link, first)
+    gate = lane_gate(tmp_path, link, trust)
+    turnstile = gate.turnstile
+    assert isinstance(turnstile, VirtualTurnstile)
+    reports: list[CandidateReport] = []
+    second = VirtualPn532(load_identity_card(path))
+
+    async def go() -> None:
+        stop = asyncio.Event()
+
+        def done(report: CandidateReport) -> None:
+            reports.append(report)
+            if len(reports) == 2:
+                stop.set()
+
+        gate.lane.listen(on_done(done))
+        run = asyncio.create_task(gate.lane.run(stop))
+        await asyncio.to_thread(wait_until, lambda: reports and reader_faults(gate), 15.0)
+        assert reports, "the candidate whose read broke off was not finished"
+        second.start()
+        _point(link, second)
+        await asyncio.wait_for(run, timeout=30)
+
+    try:
+        asyncio.run(go())
+        codes = reader_faults(gate)
+    finally:
+        gate.close()
+        first.stop()
+        second.stop()
+    broken, next_one = reports
+    assert broken.passed is not True and broken.outcome != "pass", broken  # never admitted on a half read
+    assert "E_CHIP_READER_LINK" in broken.reasons, broken
+    assert codes and codes[0] == "E_PN532_FAULT"  # the next poll found the port gone
+    assert (next_one.outcome, next_one.passed) == ("pass", True), next_one
+    assert len(turnstile.pulses) == 1  # one release: the candidate read in full
 
 
 def test_a_reader_without_trust_store_says_so_at_start(caplog: pytest.LogCaptureFixture) -> None:
