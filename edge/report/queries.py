@@ -79,6 +79,7 @@ class BriefData:
     assisted_signed: int
     times_ms: list[float]
     decisions_with_events: int
+    notices: Counter[tuple[str, str]]  # (notice version, legal basis) recorded in the decision events
     device_faults: Counter[str]
     table_rows: dict[str, int]
     audit_head: tuple[int, str]
@@ -177,8 +178,10 @@ def _reviews(conn: sqlite3.Connection, where: str, params: list[object]) -> Revi
     return facts
 
 
-def _events(conn: sqlite3.Connection, attempts: dict[str, str]) -> tuple[list[float], Counter[tuple[int, str]], int]:
-    """Times per candidate and face captures from the decision events still in the outbox."""
+def _events(
+    conn: sqlite3.Connection, attempts: dict[str, str], notices: Counter[tuple[str, str]]
+) -> tuple[list[float], Counter[tuple[int, str]], int]:
+    """Times per candidate, face captures and notices shown, from the decision events still in the outbox."""
     times: list[float] = []
     captures: Counter[tuple[int, str]] = Counter()
     seen: set[str] = set()
@@ -192,6 +195,7 @@ def _events(conn: sqlite3.Connection, attempts: dict[str, str]) -> tuple[list[fl
         if attempt_id not in attempts or attempt_id in seen:
             continue
         seen.add(attempt_id)
+        notices[(str(event.get("notice_version") or "-"), str(event.get("legal_basis") or "-"))] += 1
         timing = (event.get("timings_ms") or {}).get("decision_ms")
         if isinstance(timing, int | float):
             times.append(float(timing))
@@ -261,7 +265,8 @@ def collect(path: Path, period: Period) -> BriefData:
             assisted[(str(credential), str(officer))] += 1
             signed += int(commitment)
         final = _final_outcomes(conn, where, params)
-        times, captures, with_events = _events(conn, final)
+        notices: Counter[tuple[str, str]] = Counter()
+        times, captures, with_events = _events(conn, final, notices)
         table_rows = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in SOURCE_TABLES}  # noqa: S608
         head = conn.execute("SELECT last_seq, last_hash FROM audit_head WHERE id = 1").fetchone()
         report = audit_chain.verify(conn)
@@ -282,6 +287,7 @@ def collect(path: Path, period: Period) -> BriefData:
             assisted_signed=signed,
             times_ms=times,
             decisions_with_events=with_events,
+            notices=notices,
             device_faults=_device_faults(conn, period, decided[0], decided[-1]),
             table_rows=table_rows,
             audit_head=(int(head[0]), str(head[1])) if head else (0, audit_chain.GENESIS),
