@@ -21,6 +21,7 @@ from edge.errors import ConfigError, ExamGateError
 from edge.vision.calibrate import score_pairs, write_calibration
 from edge.vision.compare import Comparer, pairs_from_identities, read_pairs
 from edge.vision.models import default_thresholds_path
+from edge.vision.pad.cli import register as register_pad
 from edge.vision.pipeline import FacePipeline
 from edge.vision.quality import GateProfile
 from edge.vision.settings import VisionSettings
@@ -255,3 +256,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     calibrate.add_argument("--out", required=True, help="thresholds TOML to write (plots go next to it)")
     calibrate.add_argument("--no-plots", action="store_true", help="skip the DET / histogram PNGs")
     calibrate.set_defaults(func=_run(_calibrate))
+    register_pad(face_sub, common, _run, _settings)

@@ -1,0 +1,144 @@
+"""PAD on still images and frame sequences: detect the face, passive score, multi-frame keypoint signals.
+
+Outcomes per item: ``bona_fide`` (score >= threshold), ``attack``, or ``no_face`` (no usable face: no face, two
+faces, face too small, face cut by the border; ``bona_fide_score`` is then 0.0 and ``error`` says why).
+
+Multi-frame signals (recorded, not yet part of the decision), from the detector's 6 keypoints per frame:
+- ``nonrigid_motion``: median residual of a similarity fit (keypoints of frame i onto frame 0), in units of the eye
+  distance. Higher = the face deforms (live); a photo moved in front of the camera stays near 0.
+- ``planar_residual``: median residual of a homography fit, same unit. Higher = not one plane (live).
+- ``passive_min`` / ``passive_mean``: the passive score over the frames (the decision uses the minimum).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from edge.devices import RgbImage
+from edge.errors import ExamGateError
+from edge.vision.detect import FaceDetector
+from edge.vision.pad.passive import PassivePad
+from edge.vision.quality import count_significant_faces
+from edge.vision.settings import VisionSettings
+
+DEFAULT_THRESHOLD = 0.9  # see docs/face.md: chosen on the dev bona fide faces, to be re-set on a site's attack set
+
+
+class PadNoFaceError(ExamGateError):
+    code = "E_NO_FACE"
+    remedy = "use a photo where one face is clearly visible, looking at the camera"
+
+
+class PadMultipleFacesError(ExamGateError):
+    code = "E_PAD_MULTIPLE_FACES"
+    remedy = "only one face may be in front of the camera"
+
+
+class PadOneFrameError(ExamGateError):
+    code = "E_PAD_ONE_FRAME"
+    remedy = "a frame folder needs at least 2 frames for motion signals; pass a single image without --frames"
+
+
+class PadFrameSizeError(ExamGateError):
+    code = "E_PAD_FRAME_SIZES"
+    remedy = "all frames of one sequence must come from one camera at one resolution"
+
+
+@dataclass
+class PadResult:
+    bona_fide_score: float
+    decision: str
+    signals: dict[str, Any] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: dict[str, str] | None = None
+
+
+class PadAnalyser:
+    def __init__(
+        self,
+        detector: FaceDetector,
+        passive: PassivePad,
+        settings: VisionSettings,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.detector, self.passive, self.settings, self.threshold = detector, passive, settings, threshold
+
+    def _face(self, rgb: RgbImage, still: bool) -> tuple[Any, float]:
+        start = time.perf_counter()
+        faces, _ = self.detector.detect(rgb, tiles=still)
+        ms = (time.perf_counter() - start) * 1000.0
+        if not faces:
+            raise PadNoFaceError("no face found")
+        if count_significant_faces(faces, self.settings) > 1:
+            raise PadMultipleFacesError(f"{count_significant_faces(faces, self.settings)} faces found")
+        return faces[0], ms
+
+    def _decide(self, score: float) -> str:
+        return "bona_fide" if score >= self.threshold else "attack"
+
+    def image(self, rgb: RgbImage) -> PadResult:
+        try:
+            face, detect_ms = self._face(rgb, still=True)
+            passive = self.passive.score(rgb, face.box_xywh)
+        except ExamGateError as exc:
+            return PadResult(0.0, "no_face", error=exc.to_dict())
+        signals: dict[str, Any] = {"passive": passive.per_model, "grayscale": _is_grey(rgb)}
+        timings = {"detect_ms": round(detect_ms, 2), **passive.timings_ms}
+        return PadResult(passive.bona_fide_score, self._decide(passive.bona_fide_score), signals, timings)
+
+    def frames(self, frames: list[RgbImage]) -> PadResult:
+        """Frames must be non-empty lists of equal-size images (E_PAD_ONE_FRAME / E_PAD_FRAME_SIZES raised)."""
+        if len(frames) < 2:
+            raise PadOneFrameError(f"{len(frames)} frame(s); at least 2 are needed")
+        sizes = {f.shape[:2] for f in frames}
+        if len(sizes) > 1:
+            raise PadFrameSizeError(f"frames of different sizes: {sorted(sizes)}")
+        scores, keypoints, timings = [], [], {"detect_ms": 0.0, "pad_infer_ms": 0.0}
+        try:
+            for rgb in frames:
+                face, detect_ms = self._face(rgb, still=False)
+                passive = self.passive.score(rgb, face.box_xywh)
+                scores.append(passive.bona_fide_score)
+                keypoints.append((face.keypoints_xy, face.eye_distance_px))
+                timings["detect_ms"] += detect_ms
+                timings["pad_infer_ms"] += passive.timings_ms["pad_infer_ms"]
+        except ExamGateError as exc:
+            return PadResult(0.0, "no_face", {"frames": len(frames)}, error=exc.to_dict())
+        score = float(min(scores))
+        signals = {
+            "frames": len(frames),
+            "passive_min": round(score, 6),
+            "passive_mean": round(float(np.mean(scores)), 6),
+            **motion_signals(keypoints),
+        }
+        per_frame = {k: round(v / len(frames), 2) for k, v in timings.items()}
+        return PadResult(score, self._decide(score), signals, per_frame)
+
+
+def _is_grey(rgb: RgbImage) -> bool:
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+
+
+def motion_signals(keypoints: list[tuple[np.ndarray, float]]) -> dict[str, float]:
+    """Similarity and homography fit residuals of each frame's keypoints onto the first frame (eye-distance units)."""
+    ref, eye = keypoints[0][0].astype(np.float32), max(keypoints[0][1], 1.0)
+    sim_res, hom_res = [], []
+    for pts, _ in keypoints[1:]:
+        pts32 = pts.astype(np.float32)
+        m, _ = cv2.estimateAffinePartial2D(pts32, ref)
+        if m is not None:
+            mapped = pts32 @ m[:, :2].T + m[:, 2]
+            sim_res.append(float(np.linalg.norm(mapped - ref, axis=1).mean()) / eye)
+        h, _ = cv2.findHomography(pts32, ref, 0)
+        if h is not None:
+            mapped_h = cv2.perspectiveTransform(pts32[None], h)[0]
+            hom_res.append(float(np.linalg.norm(mapped_h - ref, axis=1).mean()) / eye)
+    return {
+        "nonrigid_motion": round(float(np.median(sim_res)), 5) if sim_res else 0.0,
+        "planar_residual": round(float(np.median(hom_res)), 5) if hom_res else 0.0,
+    }
