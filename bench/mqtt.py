@@ -184,19 +184,7 @@ def outbox_stream(url: str, db: Path, n: int, sync: str, max_inflight: int) -> d
     committed: dict[str, float] = {}
     for i in range(n):
         ev = admitted(i)
-        store.record_decision(
-            ev,
-            outcome="pass",
-            attempt_id=ev.attempt_id,
-            session_id=SESSION,
-            candidate_id=ev.subject.candidate_id,
-            reason_codes=(),
-            face_score=0.87,
-            thresholds_version="2026-01",
-            model_version="facenet-tflite-1",
-            gate_id=GATE,
-            id_masked="0010******45",
-        )
+        store.record_decision(ev)
         committed[ev.event_id] = time.perf_counter()
         link.wake()
     decided_at = time.perf_counter() - start

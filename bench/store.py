@@ -32,22 +32,14 @@ def bench_decisions(path: Path, n: int, synchronous: Literal["NORMAL", "FULL"]) 
             session_id="S",
             attempt_id=attempt,
             subject=Subject(candidate_id=f"C{i}", id_masked="0000******00"),
+            reason_codes=("FACE_MATCH",),
+            face_score=0.9,
             thresholds_version="t",
             match_threshold=0.6,
             review_threshold=0.5,
-        )
-        store.record_decision(
-            event,
-            outcome="pass",
-            attempt_id=attempt,
-            session_id="S",
-            candidate_id=f"C{i}",
-            reason_codes=["FACE_MATCH"],
-            face_score=0.9,
-            thresholds_version="t",
             model_version="m",
-            gate_id="g",
         )
+        store.record_decision(event)
     elapsed = time.perf_counter() - t0
     store.close()
     return n / elapsed

@@ -189,23 +189,7 @@ class CandidateRun:
         )
         event = decision_event(action.outcome, self.lane.stamp(), decision)
         store = self.lane.store
-        await asyncio.to_thread(
-            lambda: store.record_decision(
-                event,
-                outcome=action.outcome,
-                attempt_id=a.attempt_id,
-                session_id=settings.session_id,
-                candidate_id=subject.candidate_id,
-                reason_codes=action.reasons,
-                face_score=action.similarity,
-                thresholds_version=thresholds_version,
-                model_version=a.model_version,
-                gate_id=settings.gate_id,
-                id_masked=subject.id_masked,
-                credential=a.credential,
-                assisted=(assisted.officer, assisted.commitment_signed, assisted.note) if assisted else None,
-            )
-        )
+        await asyncio.to_thread(lambda: store.record_decision(event, assisted=assisted))
 
     async def request_review(self) -> m.Input:
         a, lane = self.attempt, self.lane

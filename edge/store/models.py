@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,14 @@ class AuditReport:
     ok: bool
     problems: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+
+
+class AssistedFacts(Protocol):
+    """What the store keeps of an officer-assisted admission (the lane's ``AssistedRequest`` has these)."""
+
+    @property
+    def officer(self) -> str: ...
+    @property
+    def commitment_signed(self) -> bool: ...
+    @property
+    def note(self) -> str: ...

@@ -18,11 +18,12 @@ from typing import Literal
 
 from edge.clock import iso_ms, parse_iso_ms
 from edge.errors import StoreError
-from edge.events.models import Event, event_to_json, event_type_of
+from edge.events.models import DecisionEvent, Event, event_to_json, event_type_of
 from edge.masking import mask_id
 from edge.store import audit as audit_chain
 from edge.store.db import connect, store_error, transaction
-from edge.store.models import AuditReport, OutboxRow, ReviewRow, RosterDigest, RosterEntry, RosterRow
+from edge.store.decisions import outcome_of, policy_reasons
+from edge.store.models import AssistedFacts, AuditReport, OutboxRow, ReviewRow, RosterDigest, RosterEntry, RosterRow
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -233,33 +234,33 @@ class Store:
 
     def record_decision(
         self,
-        decision: Event,
+        decision: DecisionEvent,
         *,
-        outcome: Literal["pass", "review", "fail"],
-        attempt_id: str,
-        session_id: str | None,
-        candidate_id: str | None,
-        reason_codes: Sequence[str],
-        face_score: float | None,
-        thresholds_version: str,
-        model_version: str | None,
-        gate_id: str,
-        id_masked: str | None = None,
-        credential: str = "chip",
-        assisted: tuple[str, bool, str] | None = None,
+        assisted: AssistedFacts | None = None,
         extra_events: Sequence[Event] = (),
     ) -> None:
         """Attempt + decision rows, admission (on pass) or review request (on review), audit row and outbox events:
-        one transaction, all or nothing."""
+        one transaction, all or nothing. Every column comes from the decision event; an officer-assisted admission
+        also gets its ``assisted_admissions`` row (and its ``ASSISTED_<CREDENTIAL>`` code stays out of the stored
+        reasons, which are the policy's)."""
+        outcome = outcome_of(decision)
+        attempt_id, session_id, gate_id = decision.attempt_id, decision.session_id, decision.gate_id
+        candidate_id, id_masked = decision.subject.candidate_id, decision.subject.id_masked
+        credential = decision.credential
+        reason_codes = policy_reasons(decision, assisted)
+        face_score, thresholds_version, model_version = (
+            decision.face_score,
+            decision.thresholds_version,
+            decision.model_version,
+        )
         stamp = iso_ms(decision.occurred_at)
         with self._lock, transaction(self._conn, self._path) as c:
             self._upsert_attempt(c, attempt_id, session_id, candidate_id, id_masked, credential)
             if assisted is not None:
-                officer, signed, note = assisted
                 c.execute(
                     "INSERT INTO assisted_admissions (attempt_id, officer, credential, commitment_signed, note) "
                     "VALUES (?,?,?,?,?)",
-                    (attempt_id, officer, credential, int(signed), note),
+                    (attempt_id, assisted.officer, credential, int(assisted.commitment_signed), assisted.note),
                 )
             c.execute(
                 "INSERT INTO decisions (attempt_id, outcome, reason_codes, face_score, thresholds_version, "

@@ -12,9 +12,10 @@ import pytest
 from edge.errors import StoreError
 from edge.events.models import (
     CandidateAdmitted,
+    CandidateRejected,
     CandidateReviewRequested,
+    DecisionEvent,
     DeviceStatus,
-    Event,
     ReviewResolved,
     Subject,
     parse_event,
@@ -25,16 +26,17 @@ from edge.store.db import SCHEMA_VERSION, current_version
 BASE = {"site_id": "S1", "gate_id": "lane-1", "session_id": "SES1"}
 
 
-def decision_event(kind: type[Event], attempt: str) -> Event:
-    return kind.model_validate(
-        {
-            **BASE,
-            "attempt_id": attempt,
-            "subject": Subject(candidate_id="C1", id_masked="0010******45"),
-            "thresholds_version": "t1",
-            "match_threshold": 0.6,
-            "review_threshold": 0.5,
-        }
+def decision_event(kind: type[DecisionEvent], attempt: str) -> DecisionEvent:
+    return kind(
+        **BASE,
+        attempt_id=attempt,
+        subject=Subject(candidate_id="C1", id_masked="0010******45"),
+        reason_codes=("FACE_MATCH",),
+        face_score=0.8,
+        thresholds_version="t1",
+        match_threshold=0.6,
+        review_threshold=0.5,
+        model_version="m1",
     )
 
 
@@ -45,21 +47,10 @@ def store(tmp_path: Path) -> Store:
     return s
 
 
-def decide(store: Store, attempt: str, outcome: str = "pass", kind: type[Event] = CandidateAdmitted) -> Event:
+def decide(store: Store, attempt: str, kind: type[DecisionEvent] = CandidateAdmitted) -> DecisionEvent:
+    """A decision of the event's kind (its outcome: pass, review or fail) through the store."""
     event = decision_event(kind, attempt)
-    store.record_decision(
-        event,
-        outcome=outcome,  # type: ignore[arg-type]
-        attempt_id=attempt,
-        session_id="SES1",
-        candidate_id="C1",
-        reason_codes=["FACE_MATCH"],
-        face_score=0.8,
-        thresholds_version="t1",
-        model_version="m1",
-        gate_id="lane-1",
-        id_masked="0010******45",
-    )
+    store.record_decision(event)
     return event
 
 
@@ -140,7 +131,7 @@ def tamper(path: Path, sql: str) -> None:
 )
 def test_audit_verify_detects_tampering(store: Store, sql: str, words: str) -> None:
     for i in range(3):
-        decide(store, f"a{i}", outcome="fail", kind=CandidateAdmitted) if i == 0 else store.audit("t", "x", {"i": i})
+        decide(store, f"a{i}", kind=CandidateRejected) if i == 0 else store.audit("t", "x", {"i": i})
     assert store.verify_audit().ok
     tamper(store.path, sql)
     report = store.verify_audit()
@@ -191,7 +182,7 @@ def test_not_a_database(tmp_path: Path) -> None:
 
 
 def test_review_resolves_exactly_once_under_contention(store: Store) -> None:
-    decide(store, "r1", outcome="review", kind=CandidateReviewRequested)
+    decide(store, "r1", kind=CandidateReviewRequested)
     assert [r.attempt_id for r in store.pending_reviews()] == ["r1"]
     results: list[bool] = []
 

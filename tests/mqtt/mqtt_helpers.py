@@ -34,6 +34,7 @@ def admitted_event(candidate_id: str, gate_id: str, session_id: str, site_id: st
         session_id=session_id,
         attempt_id=f"att-{gate_id}-{candidate_id}",
         subject=Subject(candidate_id=candidate_id, id_masked="0010******45"),
+        face_score=0.9,
         thresholds_version="t1",
         match_threshold=0.6,
         review_threshold=0.5,
@@ -43,19 +44,7 @@ def admitted_event(candidate_id: str, gate_id: str, session_id: str, site_id: st
 def admit_locally(store: Store, candidate_id: str, gate_id: str, session_id: str) -> CandidateAdmitted:
     """The lane's decision path: attempt + decision + admission + outbox in the store."""
     event = admitted_event(candidate_id, gate_id, session_id)
-    store.record_decision(
-        event,
-        outcome="pass",
-        attempt_id=event.attempt_id,
-        session_id=session_id,
-        candidate_id=candidate_id,
-        reason_codes=(),
-        face_score=0.9,
-        thresholds_version="t1",
-        model_version=None,
-        gate_id=gate_id,
-        id_masked="0010******45",
-    )
+    store.record_decision(event)
     return event
 
 

@@ -28,23 +28,13 @@ def main(db: Path, ids_file: Path, prefix: str) -> None:
             attempt_id=attempt,
             subject=Subject(candidate_id=f"C{n}", id_masked="0010******45"),
             reason_codes=("FACE_MISMATCH",),
+            face_score=0.2,
             thresholds_version="t1",
             match_threshold=0.6,
             review_threshold=0.5,
-        )
-        store.record_decision(
-            event,
-            outcome="fail",
-            attempt_id=attempt,
-            session_id="SES-CUT",
-            candidate_id=f"C{n}",
-            reason_codes=["FACE_MISMATCH"],
-            face_score=0.2,
-            thresholds_version="t1",
             model_version="m1",
-            gate_id="lane-1",
-            id_masked="0010******45",
         )
+        store.record_decision(event)
         os.write(fd, f"{attempt}\n".encode())
         os.fsync(fd)
         n += 1

@@ -59,24 +59,15 @@ def review(store: Store, attempt: str, candidate: str = "C1") -> None:
             "session_id": "SES1",
             "attempt_id": attempt,
             "subject": Subject(candidate_id=candidate, id_masked="0010******45"),
+            "reason_codes": ("FACE_GREY_ZONE",),
+            "face_score": 0.55,
             "thresholds_version": "t1",
             "match_threshold": 0.6,
             "review_threshold": 0.5,
+            "model_version": "m1",
         }
     )
-    store.record_decision(
-        event,
-        outcome="review",
-        attempt_id=attempt,
-        session_id="SES1",
-        candidate_id=candidate,
-        reason_codes=["FACE_GREY_ZONE"],
-        face_score=0.55,
-        thresholds_version="t1",
-        model_version="m1",
-        gate_id="lane-1",
-        id_masked="0010******45",
-    )
+    store.record_decision(event)
 
 
 def test_round_trip_all_three_kinds(store: Store) -> None:

@@ -203,16 +203,7 @@ def test_sigkill_at_random_points_loses_no_committed_decision(tmp_path: Path) ->
                 thresholds_version="t1",
                 match_threshold=0.6,
                 review_threshold=0.5,
-            ),
-            outcome="fail",
-            attempt_id="after",
-            session_id="SES-CUT",
-            candidate_id="Z",
-            reason_codes=[],
-            face_score=None,
-            thresholds_version="t1",
-            model_version=None,
-            gate_id="lane-1",
+            )
         )
         assert store.verify_audit().ok
     finally:

@@ -140,20 +140,11 @@ def site(tmp_path: Path) -> Site:
             site_id="S1",
             gate_id="lane-1",
             attempt_id="A-before",
-            subject=Subject(candidate_id="C1"),
+            subject=Subject(),
             thresholds_version="t1",
             match_threshold=0.6,
             review_threshold=0.5,
-        ),
-        outcome="fail",
-        attempt_id="A-before",
-        session_id=None,
-        candidate_id=None,
-        reason_codes=[],
-        face_score=None,
-        thresholds_version="t1",
-        model_version=None,
-        gate_id="lane-1",
+        )
     )
     store.close()
     bin_dir = tmp_path / "bin"
