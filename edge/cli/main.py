@@ -61,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.command in NATIVE_LOG_COMMANDS and not getattr(args, "verbose", False):
+    if argv is None and args.command in NATIVE_LOG_COMMANDS and not getattr(args, "verbose", False):
+        # a real command line (not an in-process caller, whose file descriptors stay untouched): the filter lives
+        # until the process ends, because the native libraries also log from their destructors at exit
         logs.quiet_native_logs()  # MediaPipe/LiteRT/absl lines only with --verbose
     try:
         code = func(args)
