@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from edge.clock import iso_ms
 from edge.errors import ExamGateError
 from edge.mqtt.errors import CommandError
 from edge.mqtt.settings import COMMAND_NAMES, MqttSettings
@@ -160,11 +161,6 @@ def sign(key: bytes, topic: str, payload: bytes) -> str:
     return hmac.new(key, topic.encode() + b"\n" + payload, hashlib.sha256).hexdigest()
 
 
-def _now() -> str:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
 def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """Locations and messages only: never echo the input (it may hold ID numbers)."""
     return [
@@ -207,7 +203,7 @@ class CommandProcessor:
             errors=errors or [],
             site_id=self._site_id,
             gate_id=self._gate_id,
-            replied_at=_now(),
+            replied_at=iso_ms(),
         )
 
     def _refuse(self, name: str, command_id: str | None, error: ExamGateError | list[dict[str, Any]]) -> CommandReply:
@@ -285,7 +281,7 @@ class CommandProcessor:
         previous = self._ledger.command_reply(request.command_id)
         if previous is not None:
             stored = CommandReply.model_validate_json(previous)
-            return stored.model_copy(update={"duplicate": True, "replied_at": _now()})
+            return stored.model_copy(update={"duplicate": True, "replied_at": iso_ms()})
         try:
             result = self._execute(name, request)
         except ExamGateError as exc:

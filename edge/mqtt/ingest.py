@@ -7,7 +7,6 @@ broker deliver it again; the primary key on ``event_id`` turns the redelivery in
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import socket
@@ -20,6 +19,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import ValidationError
 
+from edge.clock import iso_ms
 from edge.events.models import parse_event
 from edge.mqtt.connection import build_client, connect_properties
 from edge.mqtt.errors import MqttError
@@ -47,10 +47,6 @@ CREATE TABLE IF NOT EXISTS rejected (
     received_at TEXT NOT NULL
 );
 """
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class EventSink:
@@ -96,7 +92,7 @@ class EventSink:
                     event.session_id,
                     data["occurred_at"],
                     payload.decode("utf-8"),
-                    _now(),
+                    iso_ms(),
                 ),
             )
             if cur.rowcount == 1:
@@ -109,7 +105,7 @@ class EventSink:
         log.warning("ingest rejected a message on %s: %s", topic, reason)
         with self._lock:
             self._conn.execute(
-                "INSERT INTO rejected (topic, reason, received_at) VALUES (?,?,?)", (topic[:300], reason, _now())
+                "INSERT INTO rejected (topic, reason, received_at) VALUES (?,?,?)", (topic[:300], reason, iso_ms())
             )
             self.rejected += 1
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from importlib import metadata
 from typing import Literal
 
 import paho.mqtt
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.clock import iso_ms
 from edge.events.models import SCHEMA_VERSION
 
 
@@ -24,11 +24,6 @@ class GateStatus(BaseModel):
 
     def payload(self) -> bytes:
         return self.model_dump_json().encode()
-
-
-def _now() -> str:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def software_versions(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -50,5 +45,5 @@ def make_status(
     config_hash: str | None = None,
 ) -> GateStatus:
     return GateStatus(
-        state=state, site_id=site_id, gate_id=gate_id, versions=versions or {}, config_hash=config_hash, at=_now()
+        state=state, site_id=site_id, gate_id=gate_id, versions=versions or {}, config_hash=config_hash, at=iso_ms()
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from edge.clock import iso_ms
 from edge.events.models import (
     AdmissionConflict,
     CandidateAdmitted,
@@ -36,7 +37,7 @@ def format_event(payload: bytes, topic: str = "") -> str:
         event = parse_event(payload)
     except ValidationError as exc:
         return f"?? {topic} invalid event ({exc.error_count()} error(s), {len(payload)} bytes)"
-    stamp = event.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{event.occurred_at.microsecond // 1000:03d}Z"
+    stamp = iso_ms(event.occurred_at)
     head = f"{stamp} {event.site_id}/{event.gate_id} {event.event_type}"
     detail = ""
     if isinstance(event, CandidateAdmitted | CandidateRejected | CandidateReviewRequested):
