@@ -61,6 +61,16 @@ def default_thresholds_path(settings: VisionSettings | None = None) -> Path:
     return models_dir(settings) / THRESHOLDS_FILE_NAME
 
 
+def population_thresholds_path(population: str, settings: VisionSettings | None = None) -> Path:
+    """The committed operating point for one population (docs/face.md): ``asian`` is the default file (the gate's
+    candidates), ``other`` = ``models/thresholds_other.toml`` (Western DEV faces only; not for Vietnamese sites)."""
+    if population == "asian":
+        return default_thresholds_path(settings)
+    if population == "other":
+        return models_dir(settings) / "thresholds_other.toml"
+    raise ValueError(f"unknown population {population!r} (asian, other)")
+
+
 @functools.lru_cache(maxsize=16)
 def _sha256_cached(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
