@@ -130,14 +130,43 @@ def run_ours(paths: list[Path]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- accuracy
 def _pairs_of(set_dir: Path) -> dict[str, list[tuple[Path, Path, bool]]]:
+    """Pair lists of one set: its pairs.csv (if any), every pair of identities.csv, and the pairs of the identities
+    of half B only (held out: ``examgate face calibrate --half A`` tunes on half A, see edge.vision.compare)."""
+    from edge.vision.compare import identity_half  # noqa: PLC0415
+
     out: dict[str, list[tuple[Path, Path, bool]]] = {}
-    with (set_dir / "pairs.csv").open(newline="") as fh:
-        out["pairs.csv"] = [
-            (set_dir / r["image_a"], set_dir / r["image_b"], r["same"].strip() == "1") for r in csv.DictReader(fh)
-        ]
+    if (set_dir / "pairs.csv").is_file():
+        with (set_dir / "pairs.csv").open(newline="") as fh:
+            out["pairs.csv"] = [
+                (set_dir / r["image_a"], set_dir / r["image_b"], r["same"].strip() == "1") for r in csv.DictReader(fh)
+            ]
     with (set_dir / "identities.csv").open(newline="") as fh:
         ids = [(set_dir / r["image"], r["identity"]) for r in csv.DictReader(fh)]
     out["all pairs"] = [(a, b, ia == ib) for (a, ia), (b, ib) in itertools.combinations(ids, 2)]
+    held = [(a, ia) for a, ia in ids if identity_half(ia) == "B"]
+    out["held-out B"] = [(a, b, ia == ib) for (a, ia), (b, ib) in itertools.combinations(held, 2)]
+    return out
+
+
+def _identities(set_dir: Path) -> dict[Path, str]:
+    with (set_dir / "identities.csv").open(newline="") as fh:
+        return {set_dir / r["image"]: r["identity"] for r in csv.DictReader(fh)}
+
+
+def population_pairs(sets: list[Path]) -> dict[str, list[tuple[Path, Path, bool]]]:
+    """Held-out (half B) pairs per population: Asian = asian_dev; Vietnamese = asian_dev pairs with a ``vn_``
+    identity on either side (every half: its few identities are too few to split, so it is NOT held out);
+    other = the remaining sets."""
+    out: dict[str, list[tuple[Path, Path, bool]]] = {"Asian": [], "Vietnamese (not held out)": [], "other": []}
+    for d in sets:
+        lists = _pairs_of(d)
+        if d.name.startswith("asian"):
+            names = _identities(d)
+            out["Asian"] += lists["held-out B"]
+            vn = [t for t in lists["all pairs"] if names[t[0]].startswith("vn_") or names[t[1]].startswith("vn_")]
+            out["Vietnamese (not held out)"] += vn
+        else:
+            out["other"] += lists["held-out B"]
     return out
 
 
@@ -154,8 +183,8 @@ def chip_like(path: Path, out_dir: Path) -> Path:
     return out
 
 
-def accuracy(pairs: list[tuple[Path, Path, bool]], images: dict[str, Any], kind: str) -> dict[str, float]:
-    from edge.vision.metrics import as_scores, auc, eer, tar_at_far  # noqa: PLC0415
+def _scores(pairs: list[tuple[Path, Path, bool]], images: dict[str, Any], kind: str) -> tuple[Any, Any, int]:
+    from edge.vision.metrics import as_scores  # noqa: PLC0415
 
     genuine, impostor, failed = [], [], 0
     for a, b, same in pairs:
@@ -169,7 +198,13 @@ def accuracy(pairs: list[tuple[Path, Path, bool]], images: dict[str, Any], kind:
         else:
             score = -float(np.linalg.norm(va - vb))
         (genuine if same else impostor).append(score)
-    g, i = as_scores(genuine), as_scores(impostor)
+    return as_scores(genuine), as_scores(impostor), failed
+
+
+def accuracy(pairs: list[tuple[Path, Path, bool]], images: dict[str, Any], kind: str) -> dict[str, float]:
+    from edge.vision.metrics import auc, eer, tar_at_far  # noqa: PLC0415
+
+    g, i, failed = _scores(pairs, images, kind)
     return {
         "auc": auc(g, i),
         "eer": eer(g, i),
@@ -181,8 +216,55 @@ def accuracy(pairs: list[tuple[Path, Path, bool]], images: dict[str, Any], kind:
     }
 
 
+def decisions(g: Any, i: Any, match: float, review: float) -> dict[str, float]:
+    """Shares of the gate's decisions: impostors decided match (FMR) / review; genuine decided review / no_match."""
+
+    def share(x: Any) -> float:
+        return float(np.mean(x)) if x.size else float("nan")
+
+    return {
+        "fmr_match": share(i >= match),
+        "imp_review": share((i >= review) & (i < match)),
+        "gen_match": share(g >= match),
+        "gen_review": share((g >= review) & (g < match)),
+        "fnmr_no_match": share(g < review),
+    }
+
+
 def fte(paths: list[Path], images: dict[str, Any]) -> float:
     return sum(images[str(p)]["encoding"] is None for p in paths) / len(paths)
+
+
+def population_report(
+    sets: list[Path], chips: dict[Path, Path], ours: dict[str, Any], ref: dict[str, Any] | None, thresholds: Path
+) -> None:
+    """Per population: accuracy and the gate's decisions at the shipped thresholds (reference: distance <= 0.6)."""
+    from edge.vision.metrics import auc, tar_at_far  # noqa: PLC0415
+    from edge.vision.thresholds import load_thresholds  # noqa: PLC0415
+
+    t = load_thresholds(thresholds)
+    print(f"decisions at {thresholds.name} {t.version}: match >= {t.match:.4f}, review >= {t.review:.4f}")
+    print("  reference decides match at distance <= 0.6 (face_recognition's tolerance), no review zone")
+    print("  FMR = impostor pairs decided match; FNMR = genuine decided no_match; reviews/100 = genuine sent to review")
+    head = f"{'population':<27} {'system':<10} {'AUC':>7} {'TAR@1%':>7} {'TAR@.1%':>8} {'FMR':>7} {'imp.rev':>7}"
+    print(head + f" {'gen.rev':>7} {'FNMR':>7} {'rev/100':>7} {'gen/imp':>10}")
+    pops = population_pairs(sets)
+    for name in list(pops):
+        if name != "Vietnamese (not held out)":
+            pops[f"{name} chip-like"] = [(chips[a], b, same) for a, b, same in pops[name]]
+    for name, pairs in pops.items():
+        for system, images, kind in (("ours", ours["images"], "cosine"), ("reference", ref and ref["images"], "l2")):
+            if images is None or not pairs:
+                continue
+            g, i, _ = _scores(pairs, images, kind)
+            match, review = (t.match, t.review) if kind == "cosine" else (-0.6, -0.6)
+            d = decisions(g, i, match, review)
+            print(
+                f"{name:<27} {system:<10} {auc(g, i):7.4f} {tar_at_far(g, i, 0.01)[0]:7.3f} "
+                f"{tar_at_far(g, i, 0.001)[0]:8.3f} {d['fmr_match']:7.4f} {d['imp_review']:7.4f} "
+                f"{d['gen_review']:7.3f} {d['fnmr_no_match']:7.3f} {100 * d['gen_review']:7.1f} "
+                f"{g.size:>4}/{i.size:<5}"
+            )
 
 
 # ----------------------------------------------------------------------------- memory / 1:N
@@ -240,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces-dir", type=Path, default=DEFAULT_FACES)
     parser.add_argument("--reference-python", default=None, help="python with dlib + face_recognition")
     parser.add_argument("--markdown", action="store_true", help="also print the model-card table")
+    parser.add_argument("--thresholds", type=Path, default=REPO / "models" / "thresholds.toml")
     parser.add_argument("--reference-worker", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rss-worker", choices=["baseline", "models"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -253,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.faces_dir.is_dir():
         print(f"error: {args.faces_dir} not found (pass --faces-dir)")
         return 1
-    sets = sorted(d for d in args.faces_dir.iterdir() if (d / "pairs.csv").is_file())
+    sets = sorted(d for d in args.faces_dir.iterdir() if (d / "identities.csv").is_file())
     paths = sorted({p for d in sets for a, b, _ in _pairs_of(d)["all pairs"] for p in (a, b)})
     print(f"sets: {', '.join(d.name for d in sets)}; {len(paths)} images; TFLite threads 1; BLAS threads 1")
     print(
@@ -272,7 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"reference: face_recognition {ref['versions']['face_recognition']}, dlib {ref['versions']['dlib']}")
     print(f"ours: {ours['model_version']}")
-    print("'A chip-like' = pairs.csv with image_a replaced by a simulated chip photo (320 px, JPEG 2000 1:25)")
+    print(
+        "'A chip-like' = pairs.csv (else held-out B) with image_a replaced by a simulated chip photo (320 px, "
+        "JPEG 2000 1:25); 'held-out B' = pairs of the identities of half B (calibration uses half A)"
+    )
 
     rows = []
     header = f"{'set':<10} {'pairs':<12} {'system':<10} {'AUC':>7} {'EER':>7} {'TAR@1%':>7} {'TAR@.1%':>8}"
@@ -281,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     for d in sets:
         set_paths = sorted({p for a, b, _ in _pairs_of(d)["all pairs"] for p in (a, b)})
         pair_lists = _pairs_of(d)
-        pair_lists["A chip-like"] = [(chips[a], b, same) for a, b, same in pair_lists["pairs.csv"]]
+        chip_source = pair_lists.get("pairs.csv", pair_lists["held-out B"])
+        pair_lists["A chip-like"] = [(chips[a], b, same) for a, b, same in chip_source]
         for pairs_name, pairs in pair_lists.items():
             fte_paths = [chips[p] for p in set_paths] if pairs_name == "A chip-like" else set_paths
             for system, images, kind in (
@@ -299,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{m['tar_far_1pct']:7.3f} {m['tar_far_0_1pct']:8.3f} {f:6.3f} "
                     f"{int(m['n_genuine']):>4}/{int(m['n_impostor']):<4}"
                 )
+
+    population_report(sets, chips, ours, ref, args.thresholds)
 
     originals = {str(p) for p in paths}
     ours_ms = [v["ms"] for k, v in ours["images"].items() if k in originals and v["ms"] is not None]
