@@ -30,7 +30,7 @@ def _frame(photo: np.ndarray, border: int, colour: tuple[int, int, int], rng: np
     src = np.float32([[0, 0], [fw, 0], [fw, fh], [0, fh]])
     ox, oy = (bg.shape[1] - fw) / 2, (bg.shape[0] - fh) / 2
     jitter = rng.uniform(-0.04, 0.04, (4, 2)) * [fw, fh]
-    dst = np.float32(src + [ox, oy] + jitter)
+    dst = np.float32(src + np.array([ox, oy]) + jitter)
     warp = cv2.warpPerspective(framed, cv2.getPerspectiveTransform(src, dst), (bg.shape[1], bg.shape[0]))
     mask = cv2.warpPerspective(
         np.full((fh, fw), 255, np.uint8), cv2.getPerspectiveTransform(src, dst), warp.shape[1::-1]
