@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from edge.devices import ReferenceImage
 from edge.errors import ExamGateError, PolicyError
 from edge.events.models import (
+    DecisionEvent,
     DecisionFields,
     GateOpened,
     GatePassageConfirmed,
@@ -154,7 +155,9 @@ class CandidateRun:
         report.face_score = action.similarity
         report.face_attempts = action.face_attempts
         a.timed("decision_ms", a.started)
-        await self._record_decision(action)
+        event = self._decision_event(action)
+        store, assisted = lane.store, a.assisted
+        await asyncio.to_thread(lambda: store.record_decision(event, assisted=assisted))
         if action.outcome != "pass" and lane.evidence is not None and action.similarity is not None:
             await asyncio.to_thread(
                 lane.evidence.keep,
@@ -164,7 +167,8 @@ class CandidateRun:
                 a.entry.photo if a.entry is not None else None,
             )
 
-    async def _record_decision(self, action: m.RecordDecision) -> None:
+    def _decision_event(self, action: m.RecordDecision) -> DecisionEvent:
+        """The decision as its typed event; the store takes the decision's columns from it."""
         a, settings, identity, assisted = self.attempt, self.lane.settings, self.attempt.identity, self.attempt.assisted
         subject = Subject(candidate_id=a.entry.candidate_id if a.entry else None, id_masked=a.report.id_masked)
         thresholds_version = a.params.thresholds_version or settings.thresholds_version
@@ -187,9 +191,7 @@ class CandidateRun:
             timings_ms=dict(a.report.timings_ms),
             credential=a.credential,
         )
-        event = decision_event(action.outcome, self.lane.stamp(), decision)
-        store = self.lane.store
-        await asyncio.to_thread(lambda: store.record_decision(event, assisted=assisted))
+        return decision_event(action.outcome, self.lane.stamp(), decision)
 
     async def request_review(self) -> m.Input:
         a, lane = self.attempt, self.lane
