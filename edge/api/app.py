@@ -46,7 +46,7 @@ PUBLIC_MOUNTS: frozenset[str] = frozenset({"/static"})
 
 
 def create_app(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None) -> FastAPI:
-    """The API for one gate. Attaches a ``LiveHub`` to the gate's lane (callbacks and device notifications)."""
+    """The API for one gate. Registers a ``LiveHub`` and the metrics as listeners of the gate's lane."""
     accounts = AccountStore(gate.store.path)
     queries = Queries(gate.store.path)
     hub = hub or LiveHub(kiosk_result_s=settings.kiosk_result_s)

@@ -1,7 +1,7 @@
 """Serving the API inside the daemon's event loop (same process as the lane).
 
 Same loop, same process: a proctor's answer goes straight into the lane's ``ReviewBroker``, an officer-assisted
-request straight into ``Lane.process_assisted``, and the screens see the lane's callbacks without any IPC. The price:
+request straight into ``Lane.process_assisted``, and the screens hear the lane's notices without any IPC. The price:
 a slow handler would slow the lane, so every blocking call in the API runs in a worker thread.
 """
 
