@@ -1,10 +1,12 @@
-"""Opening the SQLite file: pragmas, migrations, and turning sqlite3 errors into E_STORE_… errors."""
+"""Opening the SQLite file: pragmas, migrations, the one locked connection (``Database``), and turning sqlite3 errors
+into E_STORE_… errors."""
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -84,6 +86,51 @@ def connect(path: Path, synchronous: Literal["NORMAL", "FULL"] = "FULL", read_on
             raise store_error(exc, path) from exc
         raise
     return conn
+
+
+class Database:
+    """One SQLite connection, its lock and its path: the store's parts, the account store and the API's read-only
+    queries all read and write through one of these (the lane and the publisher thread share the gate's)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, synchronous: Literal["NORMAL", "FULL"] = "FULL") -> None:
+        self.conn = conn
+        self.path = path
+        self.synchronous = synchronous
+        self.lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path, *, synchronous: Literal["NORMAL", "FULL"] = "FULL", read_only: bool = False) -> Database:
+        return cls(connect(path, synchronous=synchronous, read_only=read_only), path, synchronous)
+
+    def close(self) -> None:
+        with self.lock:
+            try:
+                self.conn.close()
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
+
+    def read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """All rows of one query, under the lock; a sqlite3 error becomes a typed E_STORE_… error."""
+        with self.lock:
+            try:
+                return list(self.conn.execute(sql, tuple(params)).fetchall())
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock, outside a transaction (reads that walk a cursor)."""
+        with self.lock:
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock, inside one BEGIN IMMEDIATE … COMMIT transaction (see ``transaction``)."""
+        with self.lock, transaction(self.conn, self.path) as c:
+            yield c
 
 
 @contextlib.contextmanager

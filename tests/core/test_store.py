@@ -141,8 +141,8 @@ def test_audit_verify_detects_tampering(store: Store, sql: str, words: str) -> N
 
 def test_disk_full_is_typed_and_atomic(store: Store) -> None:
     # Cap the file at its current size: the next write finds the "disk" full, as on a full partition.
-    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.db.conn.execute(f"PRAGMA max_page_count = {pages}")
     before = (store.outbox_backlog(), store.verify_audit().rows)
 
     def fill() -> None:
@@ -224,7 +224,7 @@ def test_remote_admission_and_commands(store: Store) -> None:
 def test_marking_sent_keeps_the_durability_setting_for_decisions(store: Store) -> None:
     store.append_event(DeviceStatus.model_validate({**BASE, "state": "ready"}))
     store.outbox_mark_sent([store.outbox_pending(1)[0].seq])
-    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for the next decision
+    assert store.db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for the next decision
     assert store.outbox_backlog() == 0
 
 
