@@ -1,5 +1,8 @@
 """Start-up checks: what must hold before a gate admits anyone, beyond the config file's own validation.
 
+Checked: the thresholds file, the database path and its folder, the data key(s), and that the session the lane
+would admit for exists in the store.
+
 ``examgate daemon`` refuses to start on any of these, and ``examgate config check`` reports the same list, so a config
 that passes the check is one the daemon starts with. Nothing here opens a device or writes the database.
 """
@@ -87,9 +90,29 @@ def _session(cfg: AppConfig) -> list[Problem]:
     return []
 
 
+def _privacy(cfg: AppConfig) -> list[Problem]:
+    """A configured data key that is missing, unsafe or malformed stops the gate (``open_vault``)."""
+    from edge.privacy.keys import load_key  # noqa: PLC0415
+
+    problems: list[Problem] = []
+    paths = [("privacy.key_file", cfg.privacy.key_file)]
+    paths += [("privacy.previous_key_files", p) for p in cfg.privacy.previous_key_files]
+    for dotted, path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            problems.append((dotted, f"{path} is a directory: give the key file inside it"))
+            continue
+        try:
+            load_key(path)
+        except ExamGateError as exc:
+            problems.append((dotted, f"{exc.message} ({exc.remedy})"))
+    return problems
+
+
 def startup_problems(cfg: AppConfig, environ: Mapping[str, str] | None = None) -> list[Problem]:
     """Every reason the daemon would refuse ``cfg``, each naming the environment variable when one is at fault."""
-    problems = _thresholds(cfg) + _store(cfg)
+    problems = _thresholds(cfg) + _store(cfg) + _privacy(cfg)
     if not any(dotted == "store.path" for dotted, _ in problems):
         problems += _session(cfg)
     return name_env_sources(problems, os.environ if environ is None else environ)

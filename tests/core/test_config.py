@@ -272,3 +272,17 @@ def test_config_show_takes_the_file_like_check(tmp_path: Path) -> None:
     done = run_cli("config", "show", str(write(tmp_path, MINIMAL)), env=cli_env())
     assert done.returncode == 0, done.stderr
     assert '"site_id": "S1"' in done.stdout
+
+
+def test_an_unsafe_data_key_is_a_startup_problem(tmp_path: Path) -> None:
+    gate_ready(tmp_path)
+    key = tmp_path / "data.key"
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o644)
+    config = write(tmp_path, MINIMAL + f'[privacy]\nkey_file = "{key}"\n')
+    code, out = check(config)
+    assert code == 1
+    assert "privacy.key_file:" in out and "group or others can access it" in out
+    key.chmod(0o600)
+    code, out = check(config)
+    assert code == 0, out
