@@ -75,6 +75,8 @@ class FaceCaptured:
     similarity: float | None  # None: no usable face in this attempt
     reasons: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()  # findings that allow at most a review (roster photo disagrees, chip photo unusable)
+    pad_score: float | None = None  # PAD bona fide score 0..1 (higher = live); None: not scored in this attempt
+    pad_unavailable: bool = False  # PAD is on but its models are missing/broken: the gate runs degraded
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,9 @@ class PolicyParams:
     max_face_attempts: int = 3
     max_chip_attempts: int = 2
     thresholds_version: str = ""
+    pad_mode: Literal["off", "signal", "enforce"] = "off"  # off: ignored; signal: recorded only; enforce: below
+    pad_threshold: float = 0.8  # enforce: a face scoring below this is capped at review (PAD_SUSPECTED)
+    pad_attack_threshold: float = 0.05  # enforce: below this the attempt fails (PAD_ATTACK), no review
     passive_auth: tuple[tuple[str, Verdict], ...] = (
         ("valid", "accept"),
         ("invalid", "reject"),
@@ -207,6 +212,8 @@ class PolicyParams:
             raise PolicyError("review threshold above match threshold", code="E_POLICY_THRESHOLDS")
         if self.max_face_attempts < 1 or self.max_chip_attempts < 1:
             raise PolicyError("attempt limits must be >= 1", code="E_POLICY_LIMITS")
+        if not 0.0 <= self.pad_attack_threshold <= self.pad_threshold <= 1.0:
+            raise PolicyError("PAD thresholds must satisfy 0 <= attack <= suspect <= 1", code="E_POLICY_PAD")
 
     def verdict(self, table: tuple[tuple[str, Verdict], ...], status: str) -> Verdict:
         for key, verdict in table:
@@ -224,6 +231,7 @@ class LaneState:
     best_similarity: float | None = None
     face_reasons: tuple[str, ...] = ()
     cap_reasons: tuple[str, ...] = ()  # chip findings that cap the outcome at review
+    pad_min: float | None = None  # lowest PAD score over the attempts (any attack-like frame counts)
     outcome: Outcome | None = None
 
     def evolve(self, **changes: Any) -> LaneState:
@@ -254,17 +262,34 @@ def _decide(state: LaneState, outcome: Outcome, reasons: tuple[str, ...]) -> Tra
     return nxt, (record, Finish(passed=None))
 
 
+def _pad_caps(event: FaceCaptured, pad_min: float | None, p: PolicyParams) -> tuple[str, ...]:
+    """In ``enforce`` mode: a suspected attack or a PAD that could not run caps the outcome at review."""
+    if p.pad_mode != "enforce":
+        return ()
+    if event.pad_unavailable:
+        return (codes.PAD_UNAVAILABLE,)
+    if pad_min is not None and pad_min < p.pad_threshold:
+        return (codes.PAD_SUSPECTED,)
+    return ()
+
+
 def _on_face(state: LaneState, event: FaceCaptured, p: PolicyParams) -> Transition:
     attempts = state.face_attempts + 1
     best = state.best_similarity
     if event.similarity is not None and (best is None or event.similarity > best):
         best = event.similarity
+    pad_min = state.pad_min
+    if event.pad_score is not None and (pad_min is None or event.pad_score < pad_min):
+        pad_min = event.pad_score
     state = state.evolve(
         face_attempts=attempts,
         best_similarity=best,
         face_reasons=tuple(dict.fromkeys(state.face_reasons + event.reasons)),
-        cap_reasons=tuple(dict.fromkeys(state.cap_reasons + event.flags)),
+        cap_reasons=tuple(dict.fromkeys(state.cap_reasons + event.flags + _pad_caps(event, pad_min, p))),
+        pad_min=pad_min,
     )
+    if p.pad_mode == "enforce" and pad_min is not None and pad_min < p.pad_attack_threshold:
+        return _decide(state, "fail", (codes.PAD_ATTACK,))
     if best is not None and best >= p.match_threshold:
         if state.cap_reasons:
             return _decide(state, "review", (codes.FACE_MATCH, *state.cap_reasons))

@@ -15,6 +15,9 @@ CLONE_CHECK_PREFIX = "CLONE_"  # + status, e.g. CLONE_FAILED
 REVIEW_APPROVED = "REVIEW_APPROVED"
 REVIEW_DENIED = "REVIEW_DENIED"
 LANE_ABORTED = "E_LANE_ABORTED"
+PAD_SUSPECTED = "PAD_SUSPECTED"  # presentation attack suspected: proctor review (issue 12)
+PAD_ATTACK = "E_PAD_ATTACK"  # confident presentation attack: fail
+PAD_UNAVAILABLE = "PAD_UNAVAILABLE"  # PAD on but its models could not run: review, never pass unchecked
 
 
 def passive_auth_reason(status: str) -> str:
