@@ -117,6 +117,38 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only this command serves HTTP
+
+    from edge.api.settings import ApiSettings  # noqa: PLC0415
+    from edge.central.dashboard import create_app  # noqa: PLC0415
+
+    _accounts_file(args.accounts)
+    app = create_app(args.postgres, args.accounts, ApiSettings(host=args.host, port=args.port))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _accounts_file(path: Path) -> None:
+    from edge.store import open_store  # noqa: PLC0415
+
+    open_store(path).close()  # creates or migrates the accounts tables
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from edge.api.accounts import AccountStore  # noqa: PLC0415
+
+    _accounts_file(args.accounts)
+    password = args.password_file.read_text(encoding="utf-8").strip()
+    accounts = AccountStore(args.accounts)
+    try:
+        user = accounts.add_user(args.username, args.role, password, actor="cli")
+    finally:
+        accounts.close()
+    print(json.dumps({"username": user.username, "role": user.role}))
+    return 0
+
+
 def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
     central = sub.add_parser("central", help="the centre's side: PostgreSQL schema, gates, police export, dashboard")
     csub = central.add_subparsers(dest="central_command", metavar="ACTION", required=True)
@@ -137,6 +169,18 @@ def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
     ver.add_argument("file", type=Path)
     ver.add_argument("--pub", type=Path, required=True, help="the centre's public key (PEM)")
     ver.set_defaults(func=cmd_verify)
+    dash = csub.add_parser("dashboard", help="serve the province dashboard (Vietnamese first, console accounts)")
+    dash.add_argument("--postgres", metavar="DSN", required=True)
+    dash.add_argument("--accounts", type=Path, required=True, help="accounts file (SQLite) of the centre's staff")
+    dash.add_argument("--host", default="127.0.0.1")
+    dash.add_argument("--port", type=int, default=8090)
+    dash.set_defaults(func=cmd_dashboard)
+    ua = csub.add_parser("user-add", help="add a dashboard account (roles: viewer, technician, proctor)")
+    ua.add_argument("--accounts", type=Path, required=True)
+    ua.add_argument("--username", required=True)
+    ua.add_argument("--role", choices=("viewer", "technician", "proctor"), default="viewer")
+    ua.add_argument("--password-file", type=Path, required=True)
+    ua.set_defaults(func=cmd_user_add)
     sch = csub.add_parser("schema", help="print the JSON Schema of the export")
     group = sch.add_mutually_exclusive_group()
     group.add_argument("--write", action="store_true")

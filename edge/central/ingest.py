@@ -45,7 +45,7 @@ _COLUMNS = "event_id, event_type, site_id, gate_id, session_id, occurred_at, pay
 _INSERT = (
     f"INSERT INTO events ({_COLUMNS}) "  # noqa: S608 - constant column list
     "SELECT event_id, event_type, site_id, gate_id, session_id, occurred_at, payload, %s FROM ingest_stage "
-    "ON CONFLICT (event_id, occurred_at) DO NOTHING"
+    "ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING event_id"
 )
 _INSERT_ONE = (
     f"INSERT INTO events ({_COLUMNS}) "  # noqa: S608 - constant column list
@@ -276,7 +276,9 @@ class PgIngest:
                             (r.event_id, r.event_type, r.site_id, r.gate_id, r.session_id, r.occurred_at, r.payload)
                         )
                 cur.execute(_INSERT, (now,))
-                stored = max(cur.rowcount, 0)
+                new_ids = {row[0] for row in cur.fetchall()}
+                stored = len(new_ids)
+                rows = [r for r in rows if r.event_id in new_ids]  # gates counts only new events, not redeliveries
             self._side_tables(cur, rows, rejections, statuses, now)
         return stored
 
@@ -291,21 +293,24 @@ class PgIngest:
         """Fallback when a batch is refused for its data: each row in a savepoint; a refused row is rejected."""
         self._prepare(conn, rows)
         stored = 0
-        good: list[EventRow] = []
+        good: list[EventRow] = []  # newly stored
+        refused: list[EventRow] = []
         with conn.transaction(), conn.cursor() as cur:
             for r in rows:
                 try:
                     with conn.transaction():
                         values = (r.event_id, r.event_type, r.site_id, r.gate_id, r.session_id, r.occurred_at)
                         cur.execute(_INSERT_ONE, (*values, r.payload, now))
-                        stored += max(cur.rowcount, 0)
-                        good.append(r)
+                        if cur.rowcount > 0:
+                            stored += 1
+                            good.append(r)
                 except (psycopg.DataError, psycopg.IntegrityError) as exc:
                     raw = r.payload.encode()
                     topic = f"{PREFIX}/{r.site_id}/{r.gate_id}/events/{r.event_type}"
                     reason = f"E_EVENT_INVALID: PostgreSQL refused the row ({type(exc).__name__})"
                     rejections.append(Rejection(topic[:300], reason, len(raw), raw[:4096]))
-            rows[:] = good
+                    refused.append(r)
+            rows[:] = [r for r in rows if r not in refused]  # the caller counts duplicates as rows - stored
             self._side_tables(cur, good, rejections, statuses, now)
         return stored
 

@@ -1,7 +1,8 @@
 """The ``gates`` table: presence from the retained ``status`` (birth / Last Will / stopped) and from the events.
 
-* ``status`` (retained) sets ``state`` online / offline / stopped, the versions and the config hash; an older status
-  (by its ``at``) never overwrites a newer one, so a redelivered retained message is harmless.
+* ``status`` (retained) sets ``state`` online / offline / stopped, the versions and the config hash, in the order the
+  broker delivers them (one topic per gate, so in publish order). Not by ``at``: a Last Will's ``at`` is when it was
+  registered, before the birth it ends.
 * every stored event moves ``last_seen`` forward; ``device.status`` sets ``health`` (ready / degraded / locked …),
   ``device.fault`` counts faults; an optional ``details.outbox_backlog`` of ``device.status`` fills ``backlog``.
 * an event from a gate that never sent a status creates its row with state ``unknown`` (the event itself is stored:
@@ -34,7 +35,6 @@ VALUES (%s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (site_id, gate_id) DO UPDATE SET
     state = excluded.state, status_at = excluded.status_at, versions = excluded.versions,
     config_hash = excluded.config_hash, silent = false, last_seen = greatest(gates.last_seen, excluded.last_seen)
-WHERE gates.status_at IS NULL OR gates.status_at <= excluded.status_at
 """
 
 _SEEN_SQL = """

@@ -79,13 +79,14 @@ def test_presence_from_birth_will_events_and_silence(private_broker: Callable[[]
     assert rows(pg_dsn, "SELECT state, silent FROM gates WHERE gate_id = 'gate-a'") == [("offline", True)]
 
 
-def test_an_older_status_never_overwrites_a_newer_one(pg_dsn: str) -> None:
+def test_a_last_will_older_than_the_birth_still_marks_the_gate_offline(pg_dsn: str) -> None:
+    """The will's ``at`` is when it was registered (before the birth): statuses apply in delivery order."""
     db.migrate(pg_dsn)
-    newer = make_status("online", SITE, "gate-a")
-    older = newer.model_copy(update={"state": "offline", "at": "2020-01-01T00:00:00.000Z"})
+    birth = make_status("online", SITE, "gate-a")
+    will = birth.model_copy(update={"state": "offline", "at": "2020-01-01T00:00:00.000Z"})
     now = dt.datetime.now(dt.UTC)
     with psycopg.connect(pg_dsn) as conn, conn.cursor() as cur:
-        presence.apply_statuses(cur, [newer], now)
-        presence.apply_statuses(cur, [older], now)
+        presence.apply_statuses(cur, [birth], now)
+        presence.apply_statuses(cur, [will], now)
         conn.commit()
-    assert rows(pg_dsn, "SELECT state FROM gates") == [("online",)]
+    assert rows(pg_dsn, "SELECT state FROM gates") == [("offline",)]
