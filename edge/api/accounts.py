@@ -12,7 +12,6 @@ import hashlib
 import re
 import secrets
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from edge.api.passwords import DUMMY_HASH, hash_password, verify_password
 from edge.api.settings import ApiSettings
 from edge.clock import iso_ms, parse_iso_ms
 from edge.store import audit as audit_chain
-from edge.store.db import connect, store_error, transaction
+from edge.store.db import Database
 
 Role = Literal["proctor", "technician", "viewer"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -87,19 +86,10 @@ class AccountStore:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.clock = clock
-        self._conn = connect(path)
-        self._lock = threading.RLock()
+        self._db = Database.open(path)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            try:
-                return list(self._conn.execute(sql, params).fetchall())
-            except sqlite3.Error as exc:
-                raise store_error(exc, self.path) from exc
+        self._db.close()
 
     def _audit(self, conn: sqlite3.Connection, actor: str, action: str, details: dict[str, object]) -> None:
         audit_chain.append(conn, iso(self.clock()), actor, action, details)
@@ -112,7 +102,7 @@ class AccountStore:
         check_password(username, password)
         hashed = hash_password(password)
         stamp = iso(self.clock())
-        with self._lock, transaction(self._conn, self.path) as c:
+        with self._db.write() as c:
             if c.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
                 raise AccountError(
                     f"account {username!r} exists already",
@@ -130,7 +120,7 @@ class AccountStore:
     def set_password(self, username: str, password: str, actor: str) -> None:
         check_password(username, password)
         hashed = hash_password(password)
-        with self._lock, transaction(self._conn, self.path) as c:
+        with self._db.write() as c:
             cur = c.execute(
                 "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
                 (hashed, iso(self.clock()), username),
@@ -141,7 +131,7 @@ class AccountStore:
             self._audit(c, actor, "account.passwd", {"username": username})
 
     def disable(self, username: str, actor: str) -> None:
-        with self._lock, transaction(self._conn, self.path) as c:
+        with self._db.write() as c:
             cur = c.execute("UPDATE users SET disabled = 1 WHERE username = ?", (username,))
             if cur.rowcount != 1:
                 raise unknown_user(username)
@@ -149,11 +139,13 @@ class AccountStore:
             self._audit(c, actor, "account.disable", {"username": username})
 
     def users(self) -> list[User]:
-        rows = self._read("SELECT username, role, disabled FROM users ORDER BY username")
+        rows = self._db.read("SELECT username, role, disabled FROM users ORDER BY username")
         return [User(str(u), str(r), bool(d)) for u, r, d in rows]  # type: ignore[arg-type]  # CHECK constraint
 
     def _user(self, username: str) -> tuple[User, str] | None:
-        rows = self._read("SELECT username, role, disabled, password_hash FROM users WHERE username = ?", (username,))
+        rows = self._db.read(
+            "SELECT username, role, disabled, password_hash FROM users WHERE username = ?", (username,)
+        )
         if not rows:
             return None
         u, r, d, h = rows[0]
@@ -198,7 +190,7 @@ class AccountStore:
         Check and count are one transaction: the attempt is recorded as a failure *before* the (slow) password
         check and turned into a success after it, so parallel requests all see each other and the limits hold."""
         now = self.clock()
-        with self._lock, transaction(self._conn, self.path) as c:
+        with self._db.write() as c:
             wait_s = max(self._lockout(c, username, now, settings), self._remote_throttle(c, remote, now, settings))
             if wait_s > 0:
                 return LoginResult(None, retry_after_s=wait_s)
@@ -216,7 +208,7 @@ class AccountStore:
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         expires = now + settings.session_ttl_s
-        with self._lock, transaction(self._conn, self.path) as c:
+        with self._db.write() as c:
             c.execute("UPDATE login_attempts SET ok = 1 WHERE rowid = ?", (attempt,))
             c.execute(
                 "INSERT INTO api_sessions (token_hash, username, csrf_token, created_at, expires_at) "
@@ -229,7 +221,7 @@ class AccountStore:
 
     def session(self, token: str) -> Principal | None:
         """The account behind a session cookie, or None (unknown, expired, or the account was disabled)."""
-        rows = self._read(
+        rows = self._db.read(
             "SELECT s.username, u.role, s.csrf_token, s.expires_at FROM api_sessions s JOIN users u USING (username) "
             "WHERE s.token_hash = ? AND u.disabled = 0",
             (token_hash(token),),
@@ -243,10 +235,10 @@ class AccountStore:
         return Principal(str(username), str(role), str(csrf), expires_at)  # type: ignore[arg-type]  # CHECK
 
     def logout(self, token: str, actor: str) -> None:
-        with self._lock, transaction(self._conn, self.path) as c:
+        with self._db.write() as c:
             if c.execute("DELETE FROM api_sessions WHERE token_hash = ?", (token_hash(token),)).rowcount:
                 self._audit(c, actor, "session.logout", {})
 
     def audit(self, actor: str, action: str, details: dict[str, object]) -> None:
-        with self._lock, transaction(self._conn, self.path) as c:
+        with self._db.write() as c:
             self._audit(c, actor, action, details)

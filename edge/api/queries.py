@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.store.db import connect, store_error
+from edge.store.db import Database
 
 CREDENTIALS: tuple[str, ...] = ("chip", "vneid_level2", "manual_no_card", "manual_lost_card", "manual_old_cmnd")
 
@@ -56,25 +54,16 @@ class SessionReport:
 class Queries:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = connect(path, read_only=True)
-        self._lock = threading.Lock()
+        self._db = Database.open(path, read_only=True)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            try:
-                return list(self._conn.execute(sql, params).fetchall())
-            except sqlite3.Error as exc:
-                raise store_error(exc, self.path) from exc
+        self._db.close()
 
     def ping(self) -> None:
-        self._read("SELECT 1")
+        self._db.read("SELECT 1")
 
     def roster_details(self, session_id: str, candidate_id: str) -> RosterDetails | None:
-        rows = self._read(
+        rows = self._db.read(
             "SELECT candidate_id, full_name, birth_date, photo FROM roster WHERE session_id = ? AND candidate_id = ?",
             (session_id, candidate_id),
         )
@@ -87,19 +76,19 @@ class Queries:
 
     def sessions(self) -> list[tuple[str, str, str | None, str]]:
         """(session_id, name, exam_date, status), newest first."""
-        rows = self._read("SELECT session_id, name, exam_date, status FROM exam_sessions ORDER BY created_at DESC")
+        rows = self._db.read("SELECT session_id, name, exam_date, status FROM exam_sessions ORDER BY created_at DESC")
         return [(str(s), str(n), None if d is None else str(d), str(st)) for s, n, d, st in rows]
 
     def session_report(self, session_id: str) -> SessionReport | None:
-        head = self._read("SELECT name, exam_date FROM exam_sessions WHERE session_id = ?", (session_id,))
+        head = self._db.read("SELECT name, exam_date FROM exam_sessions WHERE session_id = ?", (session_id,))
         if not head:
             return None
         report = SessionReport(session_id, str(head[0][0]), None if head[0][1] is None else str(head[0][1]))
         report.roster_size = int(
-            str(self._read("SELECT COUNT(*) FROM roster WHERE session_id = ?", (session_id,))[0][0])
+            str(self._db.read("SELECT COUNT(*) FROM roster WHERE session_id = ?", (session_id,))[0][0])
         )
         report.by_credential = {c: CredentialCounts() for c in CREDENTIALS}
-        rows = self._read(
+        rows = self._db.read(
             "SELECT d.outcome, r.status, a.credential, COUNT(*) FROM decisions d JOIN attempts a USING (attempt_id) "
             "LEFT JOIN reviews r USING (attempt_id) WHERE a.session_id = ? GROUP BY 1, 2, 3",
             (session_id,),
@@ -122,7 +111,7 @@ class Queries:
                 report.review_approved += n
             elif status == "denied":
                 report.review_denied += n
-        reasons = self._read(
+        reasons = self._db.read(
             "SELECT j.value, COUNT(*) FROM decisions d JOIN attempts a USING (attempt_id), json_each(d.reason_codes) j "
             "WHERE a.session_id = ? GROUP BY 1 ORDER BY 2 DESC, 1",
             (session_id,),
@@ -132,7 +121,7 @@ class Queries:
 
     def decision_reasons(self, session_id: str) -> list[tuple[str, str, int]]:
         """(outcome, reason, count) for the metrics ("none" when a decision had no reason)."""
-        rows = self._read(
+        rows = self._db.read(
             "SELECT d.outcome, COALESCE(j.value, 'none'), COUNT(*) FROM decisions d JOIN attempts a USING (attempt_id) "
             "LEFT JOIN json_each(d.reason_codes) j WHERE a.session_id = ? GROUP BY 1, 2",
             (session_id,),
@@ -141,7 +130,7 @@ class Queries:
 
     def device_faults(self) -> list[tuple[str, str, int]]:
         """(device, code, count) of the device faults still in the outbox."""
-        rows = self._read(
+        rows = self._db.read(
             "SELECT json_extract(payload, '$.device'), json_extract(payload, '$.code'), COUNT(*) FROM outbox "
             "WHERE event_type = 'device.fault' GROUP BY 1, 2"
         )
@@ -149,7 +138,7 @@ class Queries:
 
     def decision_outcomes(self, session_id: str) -> list[tuple[str, str, int]]:
         """(outcome, credential, count) of the session's decisions."""
-        rows = self._read(
+        rows = self._db.read(
             "SELECT d.outcome, a.credential, COUNT(*) FROM decisions d JOIN attempts a USING (attempt_id) "
             "WHERE a.session_id = ? GROUP BY 1, 2",
             (session_id,),
