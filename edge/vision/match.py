@@ -18,14 +18,30 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edge.errors import ExamGateError
 from edge.vision.embed import EMBEDDING_DIM, Embedding
 
 E_ROSTER_DISAGREES = "E_ROSTER_DISAGREES"
 CHIP, ROSTER = "chip", "roster"
 
 
+class EmbeddingMismatchError(ExamGateError):
+    """Two embeddings of different sizes come from different models: their similarity means nothing."""
+
+    code = "E_EMBEDDING_MISMATCH"
+    remedy = (
+        "embeddings from another model or model size cannot be compared: re-enrol the roster with the current model"
+    )
+
+
+def _same_size(a: npt.NDArray[np.floating], b_size: int, what: str) -> None:
+    if a.ndim != 1 or a.shape[0] != b_size:
+        raise EmbeddingMismatchError(f"{what}: embedding of shape {a.shape} against {b_size}-D embeddings")
+
+
 def cosine_similarity(a: Embedding, b: Embedding) -> float:
     """Cosine of two embeddings (they are normalised here too, so raw vectors are fine)."""
+    _same_size(np.asarray(a), int(np.asarray(b).size), "cosine similarity")
     na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
     if na <= 1e-12 or nb <= 1e-12:
         raise ValueError("zero-length embedding")
@@ -69,6 +85,7 @@ class RosterIndex:
         if not self._ids:
             return []
         q = np.asarray(query, dtype=np.float32)
+        _same_size(q, int(self._matrix.shape[1]), "roster search")
         q = q / max(float(np.linalg.norm(q)), 1e-12)
         sims = self._matrix @ q
         k = min(top_k, len(self._ids))

@@ -46,3 +46,20 @@ def test_unknown_half_is_a_typed_error(tmp_path: Path) -> None:
         pairs_from_identities(_write(tmp_path, 2, 2), "C")
     assert err.value.code == "E_PAIRS_INVALID"
     assert "--half" in err.value.remedy
+
+
+def test_embeddings_of_other_sizes_are_refused() -> None:
+    import numpy as np  # noqa: PLC0415
+
+    from edge.vision.match import EmbeddingMismatchError, RosterIndex, cosine_similarity  # noqa: PLC0415
+
+    rng = np.random.default_rng(1)
+    a, b512 = rng.normal(size=128).astype(np.float32), rng.normal(size=512).astype(np.float32)
+    assert -1.0 <= cosine_similarity(a, a[::-1].copy()) <= 1.0
+    with pytest.raises(EmbeddingMismatchError) as err:
+        cosine_similarity(a, b512)
+    assert err.value.code == "E_EMBEDDING_MISMATCH" and "re-enrol" in err.value.remedy
+    index = RosterIndex(["x", "y"], rng.normal(size=(2, 128)).astype(np.float32))
+    assert [i for i, _ in index.search(a, top_k=2)] != []
+    with pytest.raises(EmbeddingMismatchError):
+        index.search(b512)
