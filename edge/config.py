@@ -33,6 +33,7 @@ from edge.policy.settings import CloneCheckPolicy, PassiveAuthPolicy, PolicyConf
 from edge.privacy.settings import PrivacyConfig
 from edge.settings_types import NonEmptyPath
 from edge.store.store import check_session_id
+from edge.vision.pad.settings import PadSettings
 from edge.vision.settings import VisionSettings
 
 # Policy and privacy sections live with their capability (like mqtt, api, vision); they are composed here.
@@ -136,6 +137,7 @@ class AppConfig(_Section):
     turnstile: TurnstileConfig = SimulatedTurnstileConfig()
     matcher: MatcherConfig = TfliteMatcherConfig()
     vision: VisionSettings = VisionSettings()
+    pad: PadSettings = PadSettings()
     mqtt: MqttSettings | None = Field(default=None, description="central broker; absent = no publishing (events queue)")
     logging: LoggingConfig = LoggingConfig()
     privacy: PrivacyConfig = PrivacyConfig()

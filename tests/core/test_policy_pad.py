@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from pydantic import ValidationError
 
 from edge.errors import PolicyError
 from edge.policy import machine as m
 from edge.policy import reasons as codes
+from edge.vision.pad.settings import PadSettings
 
 BASE = m.PolicyParams(match_threshold=0.6, review_threshold=0.5, max_face_attempts=3)
 
@@ -66,3 +68,11 @@ def test_pad_thresholds_must_be_ordered() -> None:
     with pytest.raises(PolicyError) as info:
         dataclasses.replace(BASE, pad_threshold=0.1, pad_attack_threshold=0.5)
     assert info.value.code == "E_POLICY_PAD"
+
+
+def test_pad_config_section() -> None:
+    assert PadSettings().mode == "off"
+    assert PadSettings.model_validate({"mode": "enforce", "challenge": True}).challenge is True
+    for bad in ({"mode": "strict"}, {"threshold": 0.1, "attack_threshold": 0.5}, {"unknown": 1}):
+        with pytest.raises(ValidationError):
+            PadSettings.model_validate(bad)

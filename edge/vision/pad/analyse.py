@@ -23,10 +23,9 @@ from edge.devices import RgbImage
 from edge.errors import ExamGateError
 from edge.vision.detect import FaceDetector
 from edge.vision.pad.passive import PassivePad
+from edge.vision.pad.settings import DEFAULT_THRESHOLD
 from edge.vision.quality import count_significant_faces
 from edge.vision.settings import VisionSettings
-
-DEFAULT_THRESHOLD = 0.8  # dev bona fide web photos: BPCER 22 % here (docs/face.md); re-set on a site's attack set
 
 
 class PadNoFaceError(ExamGateError):

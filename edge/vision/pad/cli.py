@@ -18,9 +18,10 @@ import numpy as np
 
 from edge.errors import ExamGateError
 from edge.vision.models import models_dir
-from edge.vision.pad.analyse import DEFAULT_THRESHOLD, PadAnalyser, PadResult
+from edge.vision.pad.analyse import PadAnalyser, PadResult
 from edge.vision.pad.evaluate import bpcer_at_apcer, det_png, figures, read_labels
 from edge.vision.pad.passive import PassivePad
+from edge.vision.pad.settings import DEFAULT_THRESHOLD
 from edge.vision.pipeline import FacePipeline
 from edge.vision.settings import VisionSettings
 
