@@ -1,0 +1,87 @@
+"""deploy/central/bridge.conf between two real mosquitto processes: events up into the provincial ingest, commands
+down, and the centre keeps working while the provincial link is down (queued events arrive after it is back)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from central_helpers import SITE, close, publish, publisher, scalar, status_event, wait_until
+from mqtt_broker import Mosquitto
+
+from edge.central import db
+from edge.central.ingest import PgIngest
+from edge.mqtt.settings import MqttSettings
+from edge.mqtt.topics import command_topic, events_filter
+
+BRIDGE = Path(__file__).resolve().parents[2] / "deploy" / "central" / "bridge.conf"
+
+
+def bridged_centre(province: Mosquitto) -> Mosquitto:
+    """A centre broker whose config is the test config plus the committed bridge, pointed at the province's plain
+    loopback listener (address and TLS lines swapped, topic lines as committed)."""
+    centre = Mosquitto()
+    lines = []
+    for raw in BRIDGE.read_text().splitlines():
+        line = raw
+        if raw.startswith("address "):
+            line = f"address 127.0.0.1:{province.port}"
+        elif raw.startswith(("bridge_cafile", "bridge_certfile", "bridge_keyfile", "bridge_tls_version")):
+            continue
+        elif raw.startswith("restart_timeout"):
+            line = "restart_timeout 3 5"  # after the provincial ingest re-subscribed (docs/central.md)
+        lines.append(line.replace("CENTRE_ID", "qng01"))
+    centre.config.write_text(centre.config.read_text() + "\n" + "\n".join(lines) + "\n")
+    centre.start()
+    return centre
+
+
+class Listener:
+    def __init__(self, port: int, topic: str) -> None:
+        self.got: list[bytes] = []
+        self.ready = threading.Event()
+        self.client = publisher(port, client_id=f"lst-{uuid.uuid4().hex[:6]}")
+        self.client.on_message = lambda _c, _u, m: self.got.append(bytes(m.payload))
+        self.client.on_subscribe = lambda *_a: self.ready.set()
+        self.client.subscribe(topic, qos=1)
+        assert self.ready.wait(5)
+
+
+def test_bridge_events_up_commands_down_and_link_drop(private_broker: Callable[[], Mosquitto], pg_dsn: str) -> None:
+    province = private_broker()
+    centre = bridged_centre(province)
+    try:
+        db.migrate(pg_dsn)
+        ing = PgIngest(MqttSettings(broker_url=province.url), pg_dsn, "prov", client_id=f"prov-{uuid.uuid4().hex[:6]}")
+        ing.start()
+        assert ing.subscribed.wait(5)
+        local = Listener(centre.port, events_filter())  # a consumer at the centre itself
+        cmd = Listener(centre.port, command_topic(SITE, "gate-a", "+").replace("/+", "/#"))
+        gate = publisher(centre.port, client_id="gate-a-sim")
+        time.sleep(1.0)  # the bridge connects
+        first = [status_event(i) for i in range(50)]
+        for ev in first:
+            publish(gate, ev)
+        assert wait_until(lambda: ing.counters.snapshot()["stored"] >= 50, 15), province.log_text()[-2000:]
+        ops = publisher(province.port, client_id="ops")
+        ops.publish(command_topic(SITE, "gate-a", "ping"), b'{"command_id": "c1"}', qos=1).wait_for_publish(5)
+        assert wait_until(lambda: cmd.got == [b'{"command_id": "c1"}'], 10)
+        close(ops)
+
+        province.stop()  # the provincial link drops
+        second = [status_event(i, gate_id="gate-b") for i in range(100)]
+        for ev in second:
+            publish(gate, ev)  # the centre broker still takes the gates' events
+        assert wait_until(lambda: len(local.got) >= 150, 10)  # and local consumers still get them
+        province.start()
+        assert wait_until(lambda: ing.counters.snapshot()["stored"] >= 150, 30), centre.log_text()[-2000:]
+        close(gate)
+        close(local.client)
+        close(cmd.client)
+        ing.stop()
+    finally:
+        centre.cleanup()
+    assert scalar(pg_dsn, "SELECT count(*) FROM events") == 150
