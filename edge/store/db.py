@@ -17,11 +17,6 @@ from edge.store.migrations import MIGRATIONS
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-def now_iso() -> str:
-    """Now as the store writes it (the one format of ``edge.clock``)."""
-    return iso_ms()
-
-
 def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
     """Map a sqlite3 error onto a typed error with a remedy an operator can follow."""
     text = str(exc).lower()
@@ -176,7 +171,7 @@ def migrate(conn: sqlite3.Connection) -> int:
             for statement in (s.strip() for s in script.split(";")):
                 if statement:
                     conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (number, now_iso()))
+            conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (number, iso_ms()))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

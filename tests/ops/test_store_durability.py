@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from edge.clock import iso_ms
 from edge.errors import StoreError
 from edge.events.models import CandidateRejected, Subject
 from edge.store import Store
 from edge.store import audit as audit_chain
-from edge.store.db import SCHEMA_VERSION, current_version, now_iso
+from edge.store.db import SCHEMA_VERSION, current_version
 from edge.store.migrations import MIGRATIONS
 
 HERE = Path(__file__).resolve().parent
@@ -39,9 +40,9 @@ def build_old_database(path: Path, version: int) -> None:
         for statement in (s.strip() for s in script.split(";")):
             if statement:
                 conn.execute(statement)
-        conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (number, now_iso()))
+        conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (number, iso_ms()))
         conn.execute("COMMIT")
-    stamp = now_iso()
+    stamp = iso_ms()
     conn.execute("BEGIN")
     conn.execute("INSERT INTO exam_sessions (session_id, name, created_at) VALUES ('S-OLD', 'morning', ?)", (stamp,))
     conn.execute(
@@ -132,7 +133,7 @@ def test_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "gate.db"
     build_old_database(db, SCHEMA_VERSION)
     conn = sqlite3.connect(db)
-    conn.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION + 1, now_iso()))
+    conn.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION + 1, iso_ms()))
     conn.commit()
     conn.close()
     with pytest.raises(StoreError) as err:
