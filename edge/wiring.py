@@ -148,7 +148,7 @@ def build_gate(
     store = store or open_gate_store(cfg)
     thresholds = load_centre_thresholds(store.path) or resolve_thresholds(cfg)
     evidence = open_vault(cfg.privacy, store)  # face images of review/fail cases, encrypted; None without a key
-    load_notice(cfg.privacy.notice_file)  # no capture without a valid notice: E_PRIVACY_NOTICE_* stops the gate
+    notice = load_notice(cfg.privacy.notice_file)  # no capture without a valid notice (E_PRIVACY_NOTICE_*)
     session = session_id or cfg.lane.session_id or store.open_session_id()
     if session is None:
         raise ConfigError(
@@ -185,6 +185,8 @@ def build_gate(
         passage_timeout_s=cfg.lane.passage_timeout_s,
         pulse_ms=cfg.turnstile.pulse_ms,
         anti_passback=cfg.policy.anti_passback,
+        notice_version=notice.version,
+        legal_basis=notice.legal_basis,
     )
     keys = CameraQrKeySource(camera, cfg.lane.qr_timeout_s) if cfg.lane.qr_timeout_s > 0 else TapQrKeySource()
     lane = Lane(

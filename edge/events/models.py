@@ -95,6 +95,8 @@ class DecisionFields(BaseModel):
     access_protocol: str | None = None
     face_attempts: int = 0
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    notice_version: str | None = Field(default=None, description="version of the personal-data notice shown")
+    legal_basis: str | None = Field(default=None, description="legal basis of the processing (notice file)")
 
 
 class CandidateAdmitted(DecisionFields, Event):

@@ -190,6 +190,8 @@ class CandidateRun:
             face_attempts=action.face_attempts,
             timings_ms=dict(a.report.timings_ms),
             credential=a.credential,
+            notice_version=settings.notice_version,
+            legal_basis=settings.legal_basis,
         )
         return decision_event(action.outcome, self.lane.stamp(), decision)
 

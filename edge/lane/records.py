@@ -30,6 +30,8 @@ class LaneSettings:
     review_timeout_s: float = 300.0
     pulse_ms: int = 300
     anti_passback: bool = True
+    notice_version: str | None = None  # the personal-data notice the kiosk shows; recorded in decision events
+    legal_basis: str | None = None
 
 
 @dataclass
