@@ -110,6 +110,8 @@ def test_frame_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert [r["image"] for r in rows] == [str(seq), str(one), str(mixed)]
     assert rows[0]["decision"] in ("bona_fide", "attack") and rows[0]["signals"]["frames"] == 3
     assert rows[0]["signals"]["nonrigid_motion"] < 0.02  # a shifted photo does not deform
+    assert rows[0]["signals"]["blink"] < 0.1  # nor does it blink
+    assert 0.15 < rows[0]["signals"]["ear_min"] <= rows[0]["signals"]["ear_max"] < 0.45  # eyes open
     assert rows[1]["error"]["code"] == "E_PAD_ONE_FRAME"
     assert rows[2]["error"]["code"] == "E_PAD_FRAME_SIZES"
 
@@ -141,3 +143,33 @@ def test_pad_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert report["bpcer_at_apcer_1pct"]["apcer"] <= 0.01
     assert (tmp_path / "o/det.png").stat().st_size > 1000
     assert json.loads((tmp_path / "o/report.json").read_text())["model"] == report["model"]
+
+
+def test_missing_landmark_model_is_typed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in (
+        "face_detection_short_range.tflite",
+        "thresholds.toml",
+        "pad_minifasnet_v2_s2.7.tflite",
+        "pad_minifasnet_v1se_s4.0.tflite",
+    ):
+        shutil.copy(repo_models_dir() / name, tmp_path / name)
+    code, err = _run(["face", "pad", str(FACES / "obama.jpg"), "--models-dir", str(tmp_path), "--json"], capsys)
+    assert code == 2 and err["code"] == "E_PAD_MODEL_MISSING" and "landmark" in err["message"]
+
+
+def test_face_mesh_lands_on_the_eyes() -> None:
+    from edge.vision.pad.landmarks import FaceLandmarker, eye_aspect_ratio  # noqa: PLC0415
+    from edge.vision.pipeline import FacePipeline  # noqa: PLC0415
+
+    pipeline, lm = FacePipeline(), FaceLandmarker(repo_models_dir())
+    for name in ("obama.jpg", "biden.jpg", "obama2.jpg"):
+        rgb = pipeline.decode(FACES / name)
+        faces, _ = pipeline.detector.detect(rgb)
+        mesh = lm.mesh(rgb, faces[0])
+        assert mesh.face_presence > 0.9
+        right = mesh.points_xy[[33, 133]].mean(axis=0)
+        left = mesh.points_xy[[263, 362]].mean(axis=0)
+        eye_px = faces[0].eye_distance_px
+        assert np.linalg.norm(right - faces[0].keypoints_xy[0]) < 0.15 * eye_px
+        assert np.linalg.norm(left - faces[0].keypoints_xy[1]) < 0.15 * eye_px
+        assert 0.15 < eye_aspect_ratio(mesh.points_xy) < 0.45

@@ -3,8 +3,11 @@
 Outcomes per item: ``bona_fide`` (score >= threshold), ``attack``, or ``no_face`` (no usable face: no face, two
 faces, face too small, face cut by the border; ``bona_fide_score`` is then 0.0 and ``error`` says why).
 
-Multi-frame signals (recorded, not yet part of the decision), from the detector's 6 keypoints per frame:
-- ``nonrigid_motion``: median residual of a similarity fit (keypoints of frame i onto frame 0), in units of the eye
+Multi-frame signals (recorded, not yet part of the decision), from the 468-point face mesh per frame (the
+detector's 6 keypoints when no landmarker is given):
+- ``blink``: (largest - smallest eye aspect ratio) / largest over the frames. Higher = the eyes closed and opened
+  (live); a photo stays near 0. ``ear_min`` / ``ear_max`` are recorded too.
+- ``nonrigid_motion``: median residual of a similarity fit (points of frame i onto frame 0), in units of the eye
   distance. Higher = the face deforms (live); a photo moved in front of the camera stays near 0.
 - ``planar_residual``: median residual of a homography fit, same unit. Higher = not one plane (live).
 - ``passive_min`` / ``passive_mean``: the passive score over the frames (the decision uses the minimum).
@@ -22,6 +25,7 @@ import numpy as np
 from edge.devices import RgbImage
 from edge.errors import ExamGateError
 from edge.vision.detect import FaceDetector
+from edge.vision.pad.landmarks import FaceLandmarker, eye_aspect_ratio
 from edge.vision.pad.passive import PassivePad
 from edge.vision.pad.settings import DEFAULT_THRESHOLD
 from edge.vision.quality import count_significant_faces
@@ -64,8 +68,10 @@ class PadAnalyser:
         passive: PassivePad,
         settings: VisionSettings,
         threshold: float = DEFAULT_THRESHOLD,
+        landmarker: FaceLandmarker | None = None,
     ) -> None:
         self.detector, self.passive, self.settings, self.threshold = detector, passive, settings, threshold
+        self.landmarker = landmarker
 
     def _face(self, rgb: RgbImage, still: bool) -> tuple[Any, float]:
         start = time.perf_counter()
@@ -97,13 +103,21 @@ class PadAnalyser:
         sizes = {f.shape[:2] for f in frames}
         if len(sizes) > 1:
             raise PadFrameSizeError(f"frames of different sizes: {sorted(sizes)}")
-        scores, keypoints, timings = [], [], {"detect_ms": 0.0, "pad_infer_ms": 0.0}
+        scores, keypoints, ears = [], [], []
+        timings = {"detect_ms": 0.0, "pad_infer_ms": 0.0, "landmarks_ms": 0.0}
         try:
             for rgb in frames:
                 face, detect_ms = self._face(rgb, still=False)
                 passive = self.passive.score(rgb, face.box_xywh)
                 scores.append(passive.bona_fide_score)
-                keypoints.append((face.keypoints_xy, face.eye_distance_px))
+                if self.landmarker is not None:
+                    start = time.perf_counter()
+                    mesh = self.landmarker.mesh(rgb, face)
+                    timings["landmarks_ms"] += (time.perf_counter() - start) * 1000.0
+                    keypoints.append((mesh.points_xy, face.eye_distance_px))
+                    ears.append(eye_aspect_ratio(mesh.points_xy))
+                else:
+                    keypoints.append((face.keypoints_xy, face.eye_distance_px))
                 timings["detect_ms"] += detect_ms
                 timings["pad_infer_ms"] += passive.timings_ms["pad_infer_ms"]
         except ExamGateError as exc:
@@ -115,6 +129,12 @@ class PadAnalyser:
             "passive_mean": round(float(np.mean(scores)), 6),
             **motion_signals(keypoints),
         }
+        if ears:
+            signals |= {
+                "blink": round((max(ears) - min(ears)) / max(*ears, 1e-6), 5),
+                "ear_min": round(min(ears), 4),
+                "ear_max": round(max(ears), 4),
+            }
         per_frame = {k: round(v / len(frames), 2) for k, v in timings.items()}
         return PadResult(score, self._decide(score), signals, per_frame)
 

@@ -20,6 +20,7 @@ from edge.errors import ExamGateError
 from edge.vision.models import models_dir
 from edge.vision.pad.analyse import PadAnalyser, PadResult
 from edge.vision.pad.evaluate import bpcer_at_apcer, det_png, figures, read_labels
+from edge.vision.pad.landmarks import FaceLandmarker
 from edge.vision.pad.passive import PassivePad
 from edge.vision.pad.settings import DEFAULT_THRESHOLD
 from edge.vision.pipeline import FacePipeline
@@ -30,8 +31,9 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 def _analyser(settings: VisionSettings, args: argparse.Namespace) -> tuple[FacePipeline, PadAnalyser]:
     pipeline = FacePipeline.shared(settings)
-    passive = PassivePad(models_dir(settings))
-    return pipeline, PadAnalyser(pipeline.detector, passive, settings, args.pad_threshold)
+    folder = models_dir(settings)
+    passive, landmarker = PassivePad(folder), FaceLandmarker(folder)
+    return pipeline, PadAnalyser(pipeline.detector, passive, settings, args.pad_threshold, landmarker)
 
 
 def _row(name: str, result: PadResult, model: str) -> dict[str, Any]:
