@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/examgate demo
 
+# The centre's side (docs/central.md): throw-away PostgreSQL + mosquitto, 2 ingest workers, dashboard, demo gate
+.PHONY: central-demo
+central-demo: $(STAMP)
+	$(BIN)/examgate central demo
+
 system-deps-test:
 	@provisioning/system-deps.sh test
 

@@ -149,6 +149,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from edge.central.demo import run  # noqa: PLC0415 - starts servers; imported only for this command
+
+    return run(args)
+
+
 def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
     central = sub.add_parser("central", help="the centre's side: PostgreSQL schema, gates, police export, dashboard")
     csub = central.add_subparsers(dest="central_command", metavar="ACTION", required=True)
@@ -181,6 +187,10 @@ def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
     ua.add_argument("--role", choices=("viewer", "technician", "proctor"), default="viewer")
     ua.add_argument("--password-file", type=Path, required=True)
     ua.set_defaults(func=cmd_user_add)
+    demo = csub.add_parser("demo", help="PostgreSQL + mosquitto + 2 ingest workers + dashboard + the demo gate")
+    demo.add_argument("--port", type=int, help="dashboard port (default: a free one)")
+    demo.add_argument("--exit-after-s", type=float, help="stop after this many seconds (default: Ctrl-C)")
+    demo.set_defaults(func=cmd_demo)
     sch = csub.add_parser("schema", help="print the JSON Schema of the export")
     group = sch.add_mutually_exclusive_group()
     group.add_argument("--write", action="store_true")
