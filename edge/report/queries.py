@@ -196,7 +196,8 @@ def _events(
             continue
         seen.add(attempt_id)
         notices[(str(event.get("notice_version") or "-"), str(event.get("legal_basis") or "-"))] += 1
-        timing = (event.get("timings_ms") or {}).get("decision_ms")
+        timings = event.get("timings_ms") or {}
+        timing = timings.get("total_ms", timings.get("decision_ms"))  # total when the event has it, else to decision
         if isinstance(timing, int | float):
             times.append(float(timing))
         tries = event.get("face_attempts")
