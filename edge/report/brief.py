@@ -76,7 +76,7 @@ def context(
         "t": t,
         "lang": lang,
         "data": data,
-        "period": data.period.label(),
+        "period": data.period.label() if data.period.label() != "*" else t["all_data"],
         "built_at": now.strftime("%Y-%m-%d %H:%M"),
         "cal": calibration,
         "thr": thresholds,
