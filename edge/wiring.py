@@ -58,7 +58,19 @@ def policy_params(cfg: AppConfig, thresholds: Thresholds) -> PolicyParams:
         max_chip_attempts=cfg.lane.chip_read_attempts,
         passive_auth=tuple((name, getattr(pa, name)) for name in type(pa).model_fields),
         clone_check=tuple((name, getattr(cc, name)) for name in type(cc).model_fields),
+        pad_mode=cfg.pad.mode,
+        pad_threshold=cfg.pad.threshold,
+        pad_attack_threshold=cfg.pad.attack_threshold,
     )
+
+
+def _gate_pad(cfg: AppConfig) -> Callable[[Any], tuple[float | None, bool]] | None:
+    """PAD of the best frame (issue 12); None with ``[pad] mode = "off"``. Missing models: it reports unavailable."""
+    if cfg.pad.mode == "off":
+        return None
+    from edge.vision.pad.gate import GatePad  # noqa: PLC0415 - vision stack only when PAD runs
+
+    return GatePad(cfg.vision, cfg.pad)
 
 
 def build_reader(cfg: AppConfig) -> CardReader:
@@ -200,6 +212,7 @@ def build_gate(
         verifier=verifier,
         store=store,
         reviews=reviews,
+        pad=_gate_pad(cfg),
     )
     lane.startup_faults = [(slot.name, slot.error) for slot in slots if slot.error is not None]
     lane.centre_lock = load_centre_lock(store.path)

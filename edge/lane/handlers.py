@@ -144,7 +144,11 @@ class CandidateRun:
         else:
             a.keep_face(result)
             flags = tuple(r for r in result.reasons if r in REVIEW_FLAGS)
-            event = m.FaceCaptured(result.similarity, tuple(result.reasons), flags)
+            pad_score, pad_unavailable = None, False
+            pad_frame = result.best_frame if result.best_frame is not None else (frames[0].image if frames else None)
+            if lane.pad is not None and pad_frame is not None:
+                pad_score, pad_unavailable = await asyncio.to_thread(lane.pad, pad_frame)
+            event = m.FaceCaptured(result.similarity, tuple(result.reasons), flags, pad_score, pad_unavailable)
         a.timed("face_ms", t, add=True)
         return event
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from edge.devices import Camera, CardReader, CardTap, FaceVerifier, Frame, Turnstile
+from edge.devices import Camera, CardReader, CardTap, FaceVerifier, Frame, RgbImage, Turnstile
 from edge.errors import ExamGateError, PolicyError
 from edge.events.models import DeviceFault, DeviceStatus, Event, Stamp, StampFields
 from edge.keys import AccessKeySource, TapQrKeySource
@@ -42,6 +42,7 @@ class Lane:
         listeners: Iterable[LaneListener] = (),
         evidence: EvidenceSink | None = None,
         keys: AccessKeySource | None = None,
+        pad: Callable[[RgbImage], tuple[float | None, bool]] | None = None,
     ) -> None:
         self.settings = settings
         self.params = params
@@ -54,6 +55,7 @@ class Lane:
         self.listeners: list[LaneListener] = list(listeners)
         self.evidence = evidence
         self.keys = keys or TapQrKeySource()
+        self.pad = pad  # presentation-attack check of the best frame (issue 12); None: [pad] mode off
         self.centre_lock: str | None = None  # set by the centre's gate.lock command
         self.fire_release_active = False  # set from the turnstile's fire loop; independent of the centre's lock
         self.stop_event: asyncio.Event | None = None
