@@ -99,8 +99,12 @@ def apply_seen(cur: psycopg.Cursor[Any], rows: Sequence[EventRow], now: dt.datet
             data = json.loads(row.payload)
             entry[2] += 1
             entry[3] = f"{data.get('device')}: {data.get('code')}"
-    for (site_id, gate_id), (health, backlog, faults, last_fault) in sorted(per_gate.items()):
-        cur.execute(_SEEN_SQL, (site_id, gate_id, now, health, backlog, faults, last_fault))
+    params = [
+        (site_id, gate_id, now, health, backlog, faults, last_fault)
+        for (site_id, gate_id), (health, backlog, faults, last_fault) in sorted(per_gate.items())
+    ]
+    if params:
+        cur.executemany(_SEEN_SQL, params)  # one pipelined round trip for all the batch's gates
 
 
 def mark_silent(conn: psycopg.Connection[Any], offline_after_s: float) -> int:
