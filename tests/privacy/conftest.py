@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from privacy_helpers import write_config
 
 
 @pytest.fixture(scope="session")
@@ -32,39 +33,3 @@ def gate(demo_workdir: Path, tmp_path: Path) -> Path:
     shutil.copy(demo_workdir / "data.key", tmp_path / "data.key")
     (tmp_path / "data.key").chmod(0o600)
     return write_config(tmp_path)
-
-
-def write_config(root: Path, privacy: str = "") -> Path:
-    (root / "cards").mkdir(exist_ok=True)
-    (root / "camera").mkdir(exist_ok=True)
-    config = root / "examgate.toml"
-    config.write_text(
-        f"""
-[site]
-site_id = "privacy-site"
-gate_id = "lane-1"
-
-[store]
-path = "{root / "gate.db"}"
-
-[policy]
-thresholds = {{ version = "privacy-test", match = 0.6, review = 0.5 }}
-
-[reader]
-kind = "simulated"
-cards_dir = "{root / "cards"}"
-
-[camera]
-kind = "folder"
-path = "{root / "camera"}"
-
-[turnstile]
-kind = "simulated"
-
-[privacy]
-key_file = "{root / "data.key"}"
-{privacy}
-""",
-        encoding="utf-8",
-    )
-    return config

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from privacy_helpers import write_config
 
 from edge.cli.main import main
 from edge.config import load_config
