@@ -97,6 +97,11 @@ class DecisionFields(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     notice_version: str | None = Field(default=None, description="version of the personal-data notice shown")
     legal_basis: str | None = Field(default=None, description="legal basis of the processing (notice file)")
+    pad_score: float | None = Field(
+        default=None, description="lowest PAD bona fide score over the attempts, 0..1, higher = live; null: not scored"
+    )
+    pad_model: str | None = Field(default=None, description="PAD model name@sha; null: PAD off")
+    pad_mode: str | None = Field(default=None, description="[pad] mode at the decision: signal or enforce")
 
 
 class CandidateAdmitted(DecisionFields, Event):

@@ -29,6 +29,7 @@ class Attempt:
     best_frame: Frame | None = None  # the live frame of the face attempt that decides
     face_scores: dict[str, float] = field(default_factory=dict)
     model_version: str | None = None
+    pad_score: float | None = None  # lowest PAD score over the face attempts (issue 12)
     best_similarity: float | None = None
     gate_failed: bool = False
 

@@ -148,6 +148,8 @@ class CandidateRun:
             pad_frame = result.best_frame if result.best_frame is not None else (frames[0].image if frames else None)
             if lane.pad is not None and pad_frame is not None:
                 pad_score, pad_unavailable = await asyncio.to_thread(lane.pad, pad_frame)
+                if pad_score is not None and (a.pad_score is None or pad_score < a.pad_score):
+                    a.pad_score = pad_score
             event = m.FaceCaptured(result.similarity, tuple(result.reasons), flags, pad_score, pad_unavailable)
         a.timed("face_ms", t, add=True)
         return event
@@ -193,6 +195,9 @@ class CandidateRun:
             access_protocol=identity.access_protocol if identity else None,
             face_attempts=action.face_attempts,
             timings_ms=dict(a.report.timings_ms),
+            pad_score=a.pad_score,
+            pad_model=getattr(self.lane.pad, "model_version", None),
+            pad_mode=a.params.pad_mode if self.lane.pad is not None else None,
             credential=a.credential,
             notice_version=settings.notice_version,
             legal_basis=settings.legal_basis,

@@ -95,6 +95,15 @@ def test_lane_pad_modes(gate: tuple[Gate, str]) -> None:
     g, mode = gate
     live, printed, screen = (_tap(g, s) for s in ("live", "print", "screen"))
     assert live.outcome == "pass"
+    decisions = [json.loads(r.payload) for r in g.store.outbox_pending(100) if r.event_type.startswith("candidate.")]
+    assert len(decisions) == 3
+    if mode == "off":
+        assert all(d["pad_score"] is None and d["pad_model"] is None for d in decisions)
+    else:
+        assert [d["pad_mode"] for d in decisions] == [mode] * 3
+        assert all(d["pad_model"].startswith("minifasnet_v2+minifasnet_v1se@") for d in decisions)
+        live_score, print_score, screen_score = (d["pad_score"] for d in decisions)
+        assert live_score > 0.8 > print_score > screen_score
     if mode in ("off", "signal"):
         assert printed.outcome == "pass" and screen.outcome == "pass"  # decision unchanged
     else:
