@@ -1,30 +1,37 @@
-"""Fixtures: a real PostgreSQL cluster (session-wide, one fresh database per test) and real mosquitto brokers."""
+"""Fixtures: a real PostgreSQL cluster (session-wide, one fresh database per test, or a private one to stop and
+restart), and tests/mqtt's real mosquitto fixtures (``broker``, ``private_broker``), reused as they are."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mqtt"))
+_MQTT_TESTS = Path(__file__).resolve().parents[1] / "mqtt"
+sys.path.insert(0, str(_MQTT_TESTS))
 
-from mqtt_broker import MOSQUITTO, Mosquitto
-from pg_cluster import PG_BIN, PgCluster
+from pg_cluster import PG_BIN, PgCluster  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("examgate_mqtt_test_fixtures", _MQTT_TESTS / "conftest.py")
+assert _spec is not None and _spec.loader is not None
+_mqtt_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mqtt_fixtures)
+broker = _mqtt_fixtures.broker
+private_broker = _mqtt_fixtures.private_broker
 
 
-def _require() -> None:
+def _require_postgres() -> None:
     if PG_BIN is None:
         pytest.skip("PostgreSQL server binaries absent (apt-get install -y postgresql); the centre tests need them")
-    if MOSQUITTO is None:
-        pytest.skip("mosquitto binary not installed (apt-get install -y mosquitto); the centre tests need a broker")
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgCluster]:
-    _require()
+    _require_postgres()
     cluster = PgCluster()
     cluster.start()
     yield cluster
@@ -39,33 +46,8 @@ def pg_dsn(pg_cluster: PgCluster) -> str:
 @pytest.fixture
 def private_pg() -> Iterator[PgCluster]:
     """A cluster of its own, for tests that stop or restart the server."""
-    _require()
+    _require_postgres()
     cluster = PgCluster()
     cluster.start()
     yield cluster
     cluster.cleanup()
-
-
-@pytest.fixture(scope="session")
-def broker() -> Iterator[Mosquitto]:
-    _require()
-    instance = Mosquitto()
-    instance.start()
-    yield instance
-    instance.cleanup()
-
-
-@pytest.fixture
-def private_broker() -> Iterator[Callable[[], Mosquitto]]:
-    _require()
-    made: list[Mosquitto] = []
-
-    def make() -> Mosquitto:
-        instance = Mosquitto()
-        instance.start()
-        made.append(instance)
-        return instance
-
-    yield make
-    for instance in made:
-        instance.cleanup()
