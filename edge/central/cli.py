@@ -1,5 +1,6 @@
 """CLI of the centre: ``examgate ingest --postgres DSN`` / ``ingest migrate`` (called from edge/mqtt/cli.py) and the
-``examgate central`` group (``migrate``, ``gates``, ``export``, ``dashboard``)."""
+``examgate central`` group (``migrate``, ``export``, ``keygen``, ``verify``, ``schema``, ``dashboard``, ``user-add``,
+``demo``)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edge.central import db, export
 from edge.central.errors import CentralError
-from edge.central.ingest import PgIngest
-from edge.mqtt.settings import MqttSettings
+
+if TYPE_CHECKING:
+    from edge.mqtt.settings import MqttSettings
+
+# psycopg (and libpq) are imported by the commands only: a gate without libpq still runs every other command.
 
 SubParsers = argparse._SubParsersAction
 
@@ -36,6 +39,8 @@ def require_ingest_target(args: argparse.Namespace) -> None:
 
 
 def _migrate(dsn: str) -> int:
+    from edge.central import db  # noqa: PLC0415
+
     before, after = db.migrate(dsn)
     print(json.dumps({"schema_version_before": before, "schema_version": after}))
     return 0
@@ -51,6 +56,9 @@ def run_postgres_ingest(args: argparse.Namespace, settings_of: Callable[[argpars
     if args.batch < 1:
         raise IngestUsageError(f"--batch must be >= 1, got {args.batch}")
     settings = settings_of(args)
+    from edge.central import db  # noqa: PLC0415
+    from edge.central.ingest import PgIngest  # noqa: PLC0415
+
     db.migrate(args.postgres)
     worker = PgIngest(settings, args.postgres, args.group, client_id=args.client_id, batch=args.batch)
     stop = threading.Event()
@@ -86,24 +94,32 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from edge.central import export  # noqa: PLC0415
+
     summary = export.export(args.postgres, args.session, args.format, args.out, args.key)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
+    from edge.central import export  # noqa: PLC0415
+
     pub = export.keygen(args.out)
     print(json.dumps({"key": str(args.out), "public_key": str(pub)}))
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from edge.central import export  # noqa: PLC0415
+
     ok = export.verify(args.file, args.pub)
     print(json.dumps({"file": str(args.file), "signature_valid": ok}))
     return 0 if ok else 1
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from edge.central import export  # noqa: PLC0415
+
     text = export.render_schema()
     if args.check:
         if not export.SCHEMA_PATH.is_file() or export.SCHEMA_PATH.read_text(encoding="utf-8") != text:
