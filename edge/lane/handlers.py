@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edge.devices import ReferenceImage
 from edge.errors import ExamGateError, PolicyError
@@ -24,12 +24,10 @@ from edge.events.models import (
 )
 from edge.lane.attempt import Attempt, ms_since
 from edge.lane.notices import CandidateDone, GateReleased, ReviewOpened
+from edge.lane.parts import LaneParts
 from edge.lane.records import RETRYABLE_CHIP_CODES, REVIEW_FLAGS, CandidateReport
 from edge.policy import machine as m
 from edge.reviews import ReviewAnswer
-
-if TYPE_CHECKING:
-    from edge.lane.lane import Lane
 
 log = logging.getLogger("examgate.lane")
 
@@ -37,7 +35,7 @@ log = logging.getLogger("examgate.lane")
 class CandidateRun:
     """Takes one ``Attempt`` through the machine's actions on ``lane``'s devices."""
 
-    def __init__(self, lane: Lane, attempt: Attempt) -> None:
+    def __init__(self, lane: LaneParts, attempt: Attempt) -> None:
         self.lane = lane
         self.attempt = attempt
 
