@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from edge.api.accounts import ROLES, AccountStore
 from edge.api.errors import AccountError
-from edge.cli.common import EXIT_OK, add_config_arg, load
+from edge.cmdline import EXIT_OK, add_config_arg, load
 
 if TYPE_CHECKING:
-    from edge.cli.core import SubParsers
+    from edge.cmdline import SubParsers
 
 
 def _actor() -> str:

@@ -1,4 +1,4 @@
-"""CLI of the centre: ``examgate ingest --postgres DSN`` / ``ingest migrate`` (called from edge/mqtt/cli.py) and the
+"""CLI of the centre: ``examgate ingest --postgres DSN`` / ``ingest migrate`` (called from edge/cli/mqtt.py) and the
 ``examgate central`` group (``migrate``, ``export``, ``keygen``, ``verify``, ``schema``, ``dashboard``, ``user-add``,
 ``demo``)."""
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.cli.common import pn532_baud, positive_float, run_group
+from edge.cmdline import pn532_baud, positive_float, run_group
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey
 from edge.errors import DeviceError, ExamGateError

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_CHECK_FAILED, EXIT_OK, add_config_arg, config_path, load, print_error
+from edge.cmdline import EXIT_CHECK_FAILED, EXIT_OK, add_config_arg, config_path, load, print_error
 from edge.config import load_config, masked_dump
 from edge.errors import ConfigError
 from edge.events.schema import committed_schema_path, render_schema
@@ -17,7 +17,7 @@ from edge.startup import check_startup
 from edge.wiring import open_gate_store, repo_root
 
 if TYPE_CHECKING:
-    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+    from edge.cmdline import SubParsers
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from edge import __version__, logs
 from edge.cli import core
-from edge.cli.common import EXIT_ERROR, EXIT_USAGE, print_error
+from edge.cmdline import EXIT_ERROR, EXIT_USAGE, print_error
 from edge.errors import ExamGateError
 
 # Command groups contributed by each capability: module path -> register function name.
@@ -20,10 +20,10 @@ GROUPS: tuple[str, ...] = (
     "edge.cli.chip",
     "edge.cli.trust",
     "edge.cli.sim",
-    "edge.mqtt.cli",
+    "edge.cli.mqtt",
     "edge.central.cli",
     "edge.provision.cli",
-    "edge.privacy.cli",
+    "edge.cli.privacy",
     "edge.report.cli",
     "edge.selftest.cli",
     "edge.api.cli",
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     events = sub.choices["events"]
     events_sub = events.get_default("events_sub")
     if "ingest" in sub.choices:
-        importlib.import_module("edge.mqtt.cli").register_events_commands(events_sub)
+        importlib.import_module("edge.cli.mqtt").register_events_commands(events_sub)
     return parser
 
 

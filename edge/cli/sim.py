@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from edge.cli.common import pn532_baud, positive_float, run_group
+from edge.cmdline import pn532_baud, positive_float, run_group
 from edge.errors import ExamGateError
 from firmware_bridge.sim.vchip.card import VirtualCard, load_identity_card
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532

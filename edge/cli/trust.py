@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from edge.cli.common import EXIT_OK
+from edge.cmdline import EXIT_OK
 from edge.identity import trust_admin
 
 

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, print_error
+from edge.cmdline import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, print_error
 from edge.config import AppConfig, SiteConfig
 from edge.demo.broker import EmbeddedBroker
 from edge.demo.runner import Step, default_data_dir, load_scenario, run_demo
@@ -23,7 +23,7 @@ from edge.mqtt.url import parse_broker_url
 from edge.wiring import Gate
 
 if TYPE_CHECKING:
-    from edge.cli.core import SubParsers
+    from edge.cmdline import SubParsers
 
 OUTCOME_LABEL = {"pass": "PASS  ", "review": "REVIEW", "fail": "FAIL  "}
 

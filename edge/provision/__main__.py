@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from edge.cli.common import run_group
+from edge.cmdline import run_group
 from edge.provision.cli import register
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from edge.cli.common import EXIT_ERROR, EXIT_OK
+from edge.cmdline import EXIT_ERROR, EXIT_OK
 from edge.errors import ExamGateError
 from edge.provision.certs import import_cert
 from edge.provision.initialise import provision_init

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_OK, EXIT_USAGE
+from edge.cmdline import EXIT_OK, EXIT_USAGE
 from edge.report.cost import compute, load_inputs, template
 from edge.report.queries import Period
 from edge.wiring import repo_root

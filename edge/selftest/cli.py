@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_CHECK_FAILED, EXIT_OK, add_config_arg, load
+from edge.cmdline import EXIT_CHECK_FAILED, EXIT_OK, add_config_arg, load
 from edge.errors import ConfigError
 from edge.selftest.model import CheckResult, SelftestContext, failed
 

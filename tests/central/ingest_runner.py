@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from edge.central.cli import register as register_central
-from edge.mqtt.cli import register
+from edge.cli.mqtt import register
 
 
 def main(argv: list[str]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edge.mqtt.cli import register, register_events_commands
+from edge.cli.mqtt import register, register_events_commands
 
 
 def main(argv: list[str]) -> int:

@@ -16,9 +16,9 @@ from mqtt_broker import Mosquitto
 from mqtt_helpers import SITE, admitted_event, status_event, wait_until
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from edge.cli.mqtt import register, register_events_commands
 from edge.events.models import CandidateAdmitted, Subject
 from edge.mqtt.asyncapi import asyncapi_document, committed_asyncapi_path, render_asyncapi
-from edge.mqtt.cli import register, register_events_commands
 from edge.mqtt.errors import MqttConfigError
 from edge.mqtt.ingest import EventSink, Ingestor
 from edge.mqtt.settings import MqttSettings

@@ -14,8 +14,8 @@ import pytest
 from ops_helpers import PERSONAL_ID, make_sim_gate
 
 from edge.cli.main import build_parser, main
+from edge.cli.privacy import cmd_purge_expired
 from edge.privacy import EvidenceVault
-from edge.privacy.cli import cmd_purge_expired
 from edge.privacy.keys import key_id_of
 from edge.store import Store
 

@@ -1,4 +1,5 @@
-"""Helpers shared by the CLI commands: config location, error printing, exit codes."""
+"""Helpers shared by every command module (edge/cli/ and each capability's own): config location, error printing,
+exit codes. It sits below the commands so that a capability's CLI never imports the ``edge.cli`` package."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.config import AppConfig, load_config
 from edge.errors import ConfigError, ExamGateError, RosterError
 
 DEFAULT_CONFIG = Path("/etc/examgate/examgate.toml")
+
+if TYPE_CHECKING:
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # a check ran and found problems (config check, audit verify, selftest)

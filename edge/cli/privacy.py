@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_OK, add_config_arg, load
+from edge.cmdline import EXIT_OK, add_config_arg, load
 from edge.config import AppConfig
 from edge.masking import mask_id
 from edge.privacy.errors import PrivacyError, bad_personal_id
