@@ -27,6 +27,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "console.title": ("Hàng đợi duyệt của giám thị", "Proctor review queue"),
     "console.empty": ("Không có yêu cầu duyệt nào.", "No review requests."),
     "console.viewer": ("Bạn chỉ có quyền xem.", "You have view-only access."),
+    "console.no_csca": (
+        "Không có CSCA của Việt Nam (no CSCA for VNM): mọi thí sinh đều được chuyển cho giám thị duyệt. "
+        "Kỹ thuật viên: chạy `examgate selftest`.",
+        "no CSCA for VNM: every candidate goes to review. Technician: run `examgate selftest`.",
+    ),
     "console.live": ("Ảnh trực tiếp", "Live frame"),
     "console.chip": ("Ảnh trong chip (DG2)", "Chip photo (DG2)"),
     "console.roster": ("Ảnh trong danh sách thi", "Roster photo"),

@@ -232,6 +232,23 @@ def certificate_country(cert: x509.Certificate) -> str | None:
     return str(values[0].value).upper() if values else None
 
 
+def vnm_gap(folder: Path | None, now: dt.datetime | None = None) -> str | None:
+    """``NO_VNM`` when no Vietnamese CSCA valid ``now`` loads from ``folder`` (unset, unreadable, none listed)."""
+    if folder is None:
+        return NO_VNM
+    try:
+        store = TrustStore.load(folder)
+    except ExamGateError:
+        return NO_VNM
+    moment = now or dt.datetime.now(dt.UTC)
+    valid = [
+        c
+        for c in store.certificates
+        if certificate_country(c) == "VN" and c.not_valid_before_utc <= moment <= c.not_valid_after_utc
+    ]
+    return None if valid else NO_VNM
+
+
 def parse_master_list(
     data: bytes, name: str = "<memory>", signer_cas: Sequence[x509.Certificate] = ()
 ) -> tuple[list[x509.Certificate], MasterListInfo]:

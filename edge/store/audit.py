@@ -63,6 +63,20 @@ def _unanchored_decisions(conn: sqlite3.Connection, audited: set[str]) -> list[s
     ]
 
 
+def _unanchored_events(conn: sqlite3.Connection, audited_events: set[str]) -> list[str]:
+    """The outbox anchors the chain too: every queued event was written with an audit row naming its ``event_id`` in
+    the same transaction, so an outbox event the log does not name means the log was wiped or rolled back, even when
+    the database holds no decision yet (device status, commands).
+    """
+    missing = [str(e) for (e,) in conn.execute("SELECT event_id FROM outbox ORDER BY seq") if e not in audited_events]
+    if not missing:
+        return []
+    return [
+        f"{len(missing)} event(s) in the outbox have no audit row (the log was wiped, truncated or rolled back); "
+        f"first: event {missing[0]}"
+    ]
+
+
 def verify(conn: sqlite3.Connection, max_problems: int = 20) -> AuditReport:
     started = time.perf_counter()
     problems: list[str] = []
@@ -70,15 +84,19 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20) -> AuditReport:
     expected_seq = 1
     count = 0
     audited: set[str] = set()
+    audited_events: set[str] = set()
     cursor = conn.execute(
         "SELECT seq, occurred_at, actor, action, details, prev_hash, row_hash, "
-        "CASE WHEN action LIKE 'decision.%' AND json_valid(details) THEN json_extract(details, '$.attempt_id') END "
+        "CASE WHEN action LIKE 'decision.%' AND json_valid(details) THEN json_extract(details, '$.attempt_id') END, "
+        "CASE WHEN json_valid(details) THEN json_extract(details, '$.event_id') END "
         "FROM audit_log ORDER BY seq"
     )
-    for seq, occurred_at, actor, action, details, prev_hash, stored, decided in cursor:
+    for seq, occurred_at, actor, action, details, prev_hash, stored, decided, event_id in cursor:
         count += 1
         if decided is not None:
             audited.add(str(decided))
+        if event_id is not None:
+            audited_events.add(str(event_id))
         if seq != expected_seq:
             problems.append(f"rows {expected_seq}..{seq - 1} are missing (deleted)")
         if prev_hash != prev:
@@ -97,4 +115,8 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20) -> AuditReport:
             problems.append(f"audit head says {head[0]} rows but the log ends at {expected_seq - 1} (tail deleted)")
     if len(problems) < max_problems:
         problems.extend(_unanchored_decisions(conn, audited))
+    if len(problems) < max_problems and count == 0:
+        # Only on an empty log: databases written before every queued event named its event_id in the audit row
+        # (hand-migrated ones) still verify; a wiped log is caught either way.
+        problems.extend(_unanchored_events(conn, audited_events))
     return AuditReport(rows=count, ok=not problems, problems=problems, elapsed_s=time.perf_counter() - started)

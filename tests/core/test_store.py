@@ -245,3 +245,17 @@ def test_audit_verify_detects_a_wiped_or_rolled_back_log(store: Store, sql: str)
     report = store.verify_audit()
     assert not report.ok
     assert any("decision" in p and "audit" in p for p in report.problems), report.problems
+
+
+def test_audit_verify_detects_a_wiped_log_with_events_but_no_decisions(store: Store) -> None:
+    """Issue 14 fault 3: a gate that has only published device status still anchors its log in the outbox."""
+    store.append_event(DeviceStatus.model_validate({**BASE, "state": "ready"}))
+    store.append_event(DeviceStatus.model_validate({**BASE, "state": "degraded"}))
+    assert store.verify_audit().ok
+    conn = sqlite3.connect(store.path)
+    conn.executescript("DELETE FROM audit_log; DELETE FROM audit_head")
+    conn.close()
+    report = store.verify_audit()
+    assert not report.ok
+    assert report.rows == 0
+    assert any("2 event(s) in the outbox have no audit row" in p for p in report.problems), report.problems

@@ -10,6 +10,8 @@ from edge.api.models import SESSION_ID
 from edge.api.pages import page, stream
 from edge.api.queries import CREDENTIALS
 from edge.api.security import KIOSK_COOKIE, Kiosk, ProctorPage, RefusedError, StaffPage, kiosk_guard, same_secret
+from edge.device_config import Pn532ReaderConfig
+from edge.identity.trust_store import vnm_gap
 from edge.privacy.notice import load_notice
 
 router = APIRouter()
@@ -22,7 +24,18 @@ def root(_who: StaffPage) -> RedirectResponse:
 
 @router.get("/console", include_in_schema=False)
 def console(request: Request, who: StaffPage, ctx: Ctx) -> HTMLResponse:
-    return page(ctx, request, "console.html", who, gate_id=ctx.gate.cfg.site.gate_id, session_id=ctx.session_id)
+    reader = ctx.gate.cfg.reader
+    # A PN532 gate without a valid Vietnamese CSCA sends every chip to review: the proctor must see why.
+    no_csca = isinstance(reader, Pn532ReaderConfig) and vnm_gap(reader.csca_dir) is not None
+    return page(
+        ctx,
+        request,
+        "console.html",
+        who,
+        gate_id=ctx.gate.cfg.site.gate_id,
+        session_id=ctx.session_id,
+        no_csca=no_csca,
+    )
 
 
 @router.get("/assisted", include_in_schema=False)
