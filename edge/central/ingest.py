@@ -30,7 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from edge.central import db, presence
 from edge.central.errors import CentralDbError
 from edge.central.rows import EventRow, Limits, Rejection, classify
-from edge.mqtt.connection import build_client, connect_properties
+from edge.mqtt.connection import build_client, connect_in_background
 from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import PREFIX, shared_events_filter
 
@@ -133,16 +133,8 @@ class PgIngest:
     # --- MQTT side (paho's thread) ---------------------------------------------------------------------------
     def start(self) -> None:
         self._conn = db.connect(self.dsn)  # fail fast on a bad DSN (typed E_CENTRAL_DB)
-        address = self.settings.address
-        self.client.connect_async(
-            address.host,
-            address.port,
-            keepalive=self.settings.keepalive_s,
-            clean_start=False,
-            properties=connect_properties(self.settings),
-        )
         self._thread.start()
-        self.client.loop_start()
+        connect_in_background(self.client, self.settings, clean_start=False)
 
     def stop(self) -> None:
         self._stop.set()

@@ -138,6 +138,19 @@ def connect_properties(settings: MqttSettings) -> Properties:
     return props
 
 
+def connect_in_background(client: mqtt.Client, settings: MqttSettings, *, clean_start: bool) -> None:
+    """Start paho's network thread towards ``settings.address``; it keeps reconnecting with backoff until stopped."""
+    address = settings.address
+    client.connect_async(
+        address.host,
+        address.port,
+        keepalive=settings.keepalive_s,
+        clean_start=clean_start,
+        properties=connect_properties(settings),
+    )
+    client.loop_start()
+
+
 class MqttConnection:
     """Owns a paho client and its network thread; tracks PUBACKs per message; re-subscribes on every connect."""
 
@@ -176,15 +189,7 @@ class MqttConnection:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting with backoff until :meth:`stop`."""
-        address = self.settings.address
-        self.client.connect_async(
-            address.host,
-            address.port,
-            keepalive=self.settings.keepalive_s,
-            clean_start=self._clean_start,
-            properties=connect_properties(self.settings),
-        )
-        self.client.loop_start()
+        connect_in_background(self.client, self.settings, clean_start=self._clean_start)
         self._started = True
 
     def wait_connected(self, timeout_s: float) -> bool:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from edge.clock import iso_ms
 from edge.events.models import parse_event
-from edge.mqtt.connection import build_client, connect_properties
+from edge.mqtt.connection import build_client, connect_in_background
 from edge.mqtt.errors import MqttError
 from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import parse_topic, shared_events_filter
@@ -136,15 +136,7 @@ class Ingestor:
         self.processed = threading.Condition()
 
     def start(self) -> None:
-        address = self.settings.address
-        self.client.connect_async(
-            address.host,
-            address.port,
-            keepalive=self.settings.keepalive_s,
-            clean_start=False,
-            properties=connect_properties(self.settings),
-        )
-        self.client.loop_start()
+        connect_in_background(self.client, self.settings, clean_start=False)
 
     def stop(self) -> None:
         self.client.disconnect()
