@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,19 @@ def shared_dir() -> Path:
     if not (SHARED_DIR / "reference").is_dir():
         pytest.skip(f"reference material not found beside the checkout ({SHARED_DIR.name}/ absent)")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def demo_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `examgate demo` run (the real lane on simulated hardware) shared by the tests that read its database."""
+    workdir = tmp_path_factory.mktemp("demo")
+    done = subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", "demo", "--no-broker", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # 1 = the run finished but a candidate's outcome differed from the scenario's expectation: still a real database
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return workdir

@@ -1,29 +1,12 @@
-"""A gate database with real sealed face evidence, made by one `examgate demo` run; each test works on a copy."""
+"""A gate database with real sealed face evidence from the shared `examgate demo` run; each test works on a copy."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from privacy_helpers import write_config
-
-
-@pytest.fixture(scope="session")
-def demo_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("privacy-demo")
-    done = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "demo", "--no-broker", "--workdir", str(workdir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    # 1 = the run finished but a candidate's outcome differed from the scenario's expectation: still a real database
-    assert done.returncode in (0, 1), done.stdout + done.stderr
-    return workdir
 
 
 @pytest.fixture

@@ -1,24 +1,12 @@
-"""One `examgate demo` run shared by the report tests (the demo is the real lane on simulated hardware)."""
+"""The report tests read the database of the shared `examgate demo` run (``demo_workdir`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo")
-    done = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "demo", "--no-broker", "--workdir", str(workdir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    # 1 = the run finished but a candidate's outcome differed from the scenario's expectation: still a real database
-    assert done.returncode in (0, 1), done.stdout + done.stderr
-    return workdir / "examgate.db"
+def demo_db(demo_workdir: Path) -> Path:
+    return demo_workdir / "examgate.db"
