@@ -74,7 +74,9 @@ def test_kill9_mid_stream_loses_nothing(broker: Mosquitto, tmp_path: Path) -> No
     assert set(received) == set(range(total))
     duplicates = len(received) - total
     print(f"kill -9 after {killed_at} deliveries, backlog {backlog_after_kill}: {duplicates} duplicate(s)")
-    assert duplicates <= 10  # at most the in-flight window is sent twice
+    # Sent twice at most: the in-flight window (max_inflight = 10 in mqtt_gate_proc) plus the acks received but not yet
+    # marked in SQLite (marked in batches of max_inflight // 2 = 5), so 10 + 5.
+    assert duplicates <= 15
 
 
 def test_last_will_offline_on_abrupt_disconnect(broker: Mosquitto, tmp_path: Path) -> None:
