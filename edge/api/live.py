@@ -111,7 +111,6 @@ class LiveHub:
         self._clock = clock
         self._items: dict[str, ReviewItem] = {}
         self._lock = threading.Lock()
-        self._current_attempt: str | None = None
         self._busy = False  # a candidate is being processed (card tapped, or an assisted request running)
         self._kiosk_state: tuple[KioskState, str | None, float] = ("idle", None, clock())
         self.recent: list[dict[str, object]] = []  # last decisions, newest last (console's history on load)
@@ -128,7 +127,7 @@ class LiveHub:
             case ReviewOpened():
                 self.on_review(notice.report, notice.identity, notice.frame)
             case GateReleased():
-                self.on_release(notice.direction)
+                self.on_release(notice.attempt_id, notice.direction)
             case CandidateDone():
                 self.on_report(notice.report)
 
@@ -141,10 +140,9 @@ class LiveHub:
             self._busy = True
         self.set_kiosk("camera")
 
-    def on_release(self, direction: str) -> None:
-        with self._lock:
-            attempt = self._current_attempt
-        self.console.publish({"type": "gate_opened", "attempt_id": attempt, "direction": direction, "at": iso_ms()})
+    def on_release(self, attempt_id: str, direction: str) -> None:
+        """The relay was pulsed for ``attempt_id`` (the notice names it: a plain pass has no review item to look up)."""
+        self.console.publish({"type": "gate_opened", "attempt_id": attempt_id, "direction": direction, "at": iso_ms()})
 
     def on_review(self, report: CandidateReport, identity: ChipIdentity | None, frame: Frame | None) -> None:
         with contextlib.suppress(RuntimeError):  # called off the loop (tests): keep what bind_lane_loop set
@@ -164,14 +162,12 @@ class LiveHub:
         )
         with self._lock:
             self._items[item.attempt_id] = item
-            self._current_attempt = item.attempt_id
         self.console.publish({"type": "review", "item": item.summary()})
         self.set_kiosk("wait")
 
     def on_report(self, report: CandidateReport) -> None:
         with self._lock:
             self._items.pop(report.attempt_id, None)
-            self._current_attempt = report.attempt_id
             self._busy = False
         decision: dict[str, object] = {
             "type": "decision",

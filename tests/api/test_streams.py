@@ -42,6 +42,29 @@ def until(
             return
 
 
+def test_gate_opened_names_the_candidate_it_opened_for(env: Env, live: LiveServer) -> None:
+    """Two plain passes in a row: each gate_opened carries that candidate's attempt id, not the previous one's."""
+    client = httpx.Client(base_url=live.url)
+    client.post("/api/login", json={"username": "proctor1", "password": PASSWORDS["proctor1"]})
+    messages: queue.Queue[dict[str, object]] = queue.Queue()
+    stop = threading.Event()
+    reader = threading.Thread(target=collect, args=(client, "/api/events", messages, stop), daemon=True)
+    reader.start()
+    wait_subscribed(env)
+    pairs = []
+    for card in ("an", "binh"):
+        env.tap(card, "high")
+        seen = list(until(messages, "decision"))
+        opened = [m for m in seen if m["type"] == "gate_opened"]
+        assert len(opened) == 1 and seen[-1]["outcome"] == "pass"
+        pairs.append((opened[0]["attempt_id"], seen[-1]["attempt_id"]))
+    assert all(opened_for == decided for opened_for, decided in pairs), pairs
+    assert pairs[0][1] != pairs[1][1]
+    stop.set()
+    env.tap("an", "high")  # one more message lets the reader thread notice
+    reader.join(10)
+
+
 def test_console_stream_shows_review_decision_and_gate_opening(env: Env, live: LiveServer) -> None:
     client = httpx.Client(base_url=live.url)
     login = client.post("/api/login", json={"username": "proctor1", "password": PASSWORDS["proctor1"]})
