@@ -33,6 +33,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "no CSCA for VNM: every candidate goes to review. Technician: run `examgate selftest`.",
     ),
     "console.live": ("Ảnh trực tiếp", "Live frame"),
+    "console.pad_score": (
+        "Điểm người thật (chống giả mạo; cao = người thật)",
+        "Liveness score (presentation-attack check; higher = live)",
+    ),
     "console.chip": ("Ảnh trong chip (DG2)", "Chip photo (DG2)"),
     "console.roster": ("Ảnh trong danh sách thi", "Roster photo"),
     "console.noimage": ("Không có ảnh", "No image"),

@@ -34,6 +34,7 @@ class ReviewItem:
     reasons: tuple[str, ...]
     face_score: float | None
     face_attempts: int
+    pad_score: float | None
     candidate_id: str | None
     full_name: str | None
     id_masked: str | None
@@ -49,6 +50,7 @@ class ReviewItem:
             "requested_at": self.requested_at,
             "reasons": list(self.reasons),
             "face_score": self.face_score,
+            "pad_score": self.pad_score,
             "face_attempts": self.face_attempts,
             "candidate_id": self.candidate_id,
             "full_name": self.full_name,
@@ -152,6 +154,7 @@ class LiveHub:
             requested_at=iso_ms(),
             reasons=tuple(report.reasons),
             face_score=report.face_score,
+            pad_score=report.pad_score,
             face_attempts=report.face_attempts,
             candidate_id=report.candidate_id,
             full_name=report.full_name,

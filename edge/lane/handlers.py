@@ -157,6 +157,7 @@ class CandidateRun:
         report.outcome = action.outcome
         report.reasons = action.reasons
         report.face_score = action.similarity
+        report.pad_score = a.pad_score
         report.face_attempts = action.face_attempts
         a.timed("decision_ms", a.started)
         event = self._decision_event(action)

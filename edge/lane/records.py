@@ -46,6 +46,7 @@ class CandidateReport:
     candidate_id: str | None = None
     full_name: str | None = None
     face_score: float | None = None
+    pad_score: float | None = None  # lowest presentation-attack score over the attempts (None: PAD off)
     face_attempts: int = 0
     passed: bool | None = None
     reviewed_by: str | None = None

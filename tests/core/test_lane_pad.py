@@ -99,11 +99,14 @@ def test_lane_pad_modes(gate: tuple[Gate, str]) -> None:
     assert len(decisions) == 3
     if mode == "off":
         assert all(d["pad_score"] is None and d["pad_model"] is None for d in decisions)
+        assert live.pad_score is None
     else:
         assert [d["pad_mode"] for d in decisions] == [mode] * 3
         assert all(d["pad_model"].startswith("minifasnet_v2+minifasnet_v1se@") for d in decisions)
         live_score, print_score, screen_score = (d["pad_score"] for d in decisions)
         assert live_score > 0.8 > print_score > screen_score
+        # the report (what the console and the demo show) carries the same score as the event
+        assert (live.pad_score, printed.pad_score, screen.pad_score) == (live_score, print_score, screen_score)
     if mode in ("off", "signal"):
         assert printed.outcome == "pass" and screen.outcome == "pass"  # decision unchanged
     else:

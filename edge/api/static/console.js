@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", () => {
     node.dataset.attempt = item.attempt_id;
     const fields = {
       full_name: fmt(item.full_name), candidate_id: fmt(item.candidate_id), id_masked: fmt(item.id_masked),
-      birth_date: fmt(item.birth_date), face_score: score(item.face_score), face_attempts: fmt(item.face_attempts),
+      birth_date: fmt(item.birth_date), face_score: score(item.face_score), pad_score: score(item.pad_score), face_attempts: fmt(item.face_attempts),
       thresholds: item.match_threshold === undefined ? "—"
         : `${score(item.match_threshold)} / ${score(item.review_threshold)} (${item.thresholds_version})`,
       reasons: (item.reasons || []).join(", ") || "—",
