@@ -29,7 +29,9 @@ from edge.api.queries import Queries
 from edge.api.routes import assisted, auth, health, reports, reviews, screens
 from edge.api.security import CSRF_HEADER, BodyLimit, RefusedError, SecurityHeaders, read_token_file
 from edge.api.settings import ApiSettings
+from edge.device_config import Pn532ReaderConfig
 from edge.errors import ExamGateError
+from edge.identity.trust_store import vnm_gap
 from edge.lane import on_done
 from edge.wiring import Gate
 
@@ -77,6 +79,8 @@ def create_app(gate: Gate, settings: ApiSettings, *, hub: LiveHub | None = None)
         session_id=session_id,
         kiosk_token=read_token_file(settings.kiosk_token_file) if settings.kiosk_token_file else None,
         metrics_token=read_token_file(settings.metrics_token_file) if settings.metrics_token_file else None,
+        # the reader loads its trust store once at start, so the console's warning is read once too
+        no_csca=isinstance(gate.cfg.reader, Pn532ReaderConfig) and vnm_gap(gate.cfg.reader.csca_dir) is not None,
     )
     app.state.gate = gate
     app.state.hub = hub

@@ -28,6 +28,7 @@ class ApiContext:
     session_id: str
     kiosk_token: str | None
     metrics_token: str | None
+    no_csca: bool = False  # a PN532 gate whose trust store has no valid VNM CSCA (read once, like the reader)
 
 
 def api_context(request: Request) -> ApiContext:

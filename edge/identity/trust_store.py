@@ -240,13 +240,16 @@ def vnm_gap(folder: Path | None, now: dt.datetime | None = None) -> str | None:
         store = TrustStore.load(folder)
     except ExamGateError:
         return NO_VNM
-    moment = now or dt.datetime.now(dt.UTC)
-    valid = [
+    return None if valid_vnm(store, now or dt.datetime.now(dt.UTC)) else NO_VNM
+
+
+def valid_vnm(store: TrustStore, now: dt.datetime) -> list[x509.Certificate]:
+    """The Vietnamese CSCAs in ``store`` valid at ``now``."""
+    return [
         c
         for c in store.certificates
-        if certificate_country(c) == "VN" and c.not_valid_before_utc <= moment <= c.not_valid_after_utc
+        if certificate_country(c) == "VN" and c.not_valid_before_utc <= now <= c.not_valid_after_utc
     ]
-    return None if valid else NO_VNM
 
 
 def parse_master_list(

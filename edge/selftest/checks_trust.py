@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edge.device_config import Pn532ReaderConfig
-from edge.identity.trust_store import NO_VNM, TrustStore, certificate_country
+from edge.identity.trust_store import NO_VNM, TrustStore, certificate_country, valid_vnm
 from edge.selftest.model import CheckResult, SelftestContext, failed, passed, skipped, warned
 
 NO_VNM_REMEDY = (
@@ -33,7 +33,7 @@ def check_trust(ctx: SelftestContext) -> CheckResult:
             "re-import the store's sources with `examgate trust import`; check who can write the folder",
         )
     vn = [c for c in store.certificates if certificate_country(c) == "VN"]
-    vn_now = [c for c in vn if c.not_valid_before_utc <= now <= c.not_valid_after_utc]
+    vn_now = valid_vnm(store, now)
     if not vn:
         return warned("csca", "; ".join([*notes, NO_VNM]), NO_VNM_REMEDY)
     if not vn_now:

@@ -10,8 +10,6 @@ from edge.api.models import SESSION_ID
 from edge.api.pages import page, stream
 from edge.api.queries import CREDENTIALS
 from edge.api.security import KIOSK_COOKIE, Kiosk, ProctorPage, RefusedError, StaffPage, kiosk_guard, same_secret
-from edge.device_config import Pn532ReaderConfig
-from edge.identity.trust_store import vnm_gap
 from edge.privacy.notice import load_notice
 
 router = APIRouter()
@@ -24,9 +22,6 @@ def root(_who: StaffPage) -> RedirectResponse:
 
 @router.get("/console", include_in_schema=False)
 def console(request: Request, who: StaffPage, ctx: Ctx) -> HTMLResponse:
-    reader = ctx.gate.cfg.reader
-    # A PN532 gate without a valid Vietnamese CSCA sends every chip to review: the proctor must see why.
-    no_csca = isinstance(reader, Pn532ReaderConfig) and vnm_gap(reader.csca_dir) is not None
     return page(
         ctx,
         request,
@@ -34,7 +29,7 @@ def console(request: Request, who: StaffPage, ctx: Ctx) -> HTMLResponse:
         who,
         gate_id=ctx.gate.cfg.site.gate_id,
         session_id=ctx.session_id,
-        no_csca=no_csca,
+        no_csca=ctx.no_csca,
     )
 
 
