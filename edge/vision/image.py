@@ -109,16 +109,14 @@ def decode_image(
     E_IMAGE_TRUNCATED, E_IMAGE_TOO_LARGE, E_IMAGE_TOO_SMALL).
     """
     fp, name = _open_source(source)
-    too_large = f"exceeds the limit of {max_pixels} pixels (vision.max_image_pixels)"
     with warnings.catch_warnings():
         # Our own limit is checked below; Pillow's fixed one must neither warn nor speak for it.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return _decode(fp, name, max_pixels, min_side_px, max_side_px, too_large)
+        return _decode(fp, name, max_pixels, min_side_px, max_side_px)
 
 
-def _decode(
-    fp: io.BytesIO | Path, name: str, max_pixels: int, min_side_px: int, max_side_px: int | None, too_large: str
-) -> RgbImage:
+def _decode(fp: io.BytesIO | Path, name: str, max_pixels: int, min_side_px: int, max_side_px: int | None) -> RgbImage:
+    too_large = f"exceeds the limit of {max_pixels} pixels (vision.max_image_pixels)"
     try:
         img = Image.open(fp)  # lazy: reads the header only
     except PermissionError as exc:
