@@ -7,7 +7,6 @@ One connection guarded by a lock: the lane and the publisher thread share it. Ev
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Literal
 
@@ -27,13 +26,12 @@ __all__ = ["Store", "check_session_id", "open_store"]
 class Store(Sessions, Roster, Decisions, AuditLog, OutboxLog, Evidence, CommandLog):
     """Every part reads and writes through ``self.db``; callers use ``store.<method>`` of any part."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, synchronous: Literal["NORMAL", "FULL"] = "FULL") -> None:
-        self.db = Database(conn, path, synchronous)
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     @classmethod
     def open(cls, path: Path, *, synchronous: Literal["NORMAL", "FULL"] = "FULL", read_only: bool = False) -> Store:
-        db = Database.open(path, synchronous=synchronous, read_only=read_only)
-        return cls(db.conn, db.path, db.synchronous)
+        return cls(Database.open(path, synchronous=synchronous, read_only=read_only))
 
     @property
     def path(self) -> Path:
