@@ -8,12 +8,12 @@ Every decision event carries the notice version and the legal basis.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from edge.privacy.errors import PrivacyError
+from edge.tomlfile import load_toml_model
 
 DEFAULT_NOTICE = Path(__file__).resolve().parent / "notice" / "vi.toml"
 REQUIRED_HEADINGS = 5  # processed, purpose, retention, recipients, rights
@@ -58,16 +58,4 @@ def notice_invalid(message: str) -> PrivacyError:
 def load_notice(path: Path | None = None) -> Notice:
     """The notice at ``path`` (default: the bundled Vietnamese one). Raises E_PRIVACY_NOTICE_…"""
     source = path or DEFAULT_NOTICE
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise notice_missing(f"notice file {source} does not exist") from None
-    except IsADirectoryError:
-        raise notice_missing(f"notice file {source} is a directory") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise notice_invalid(f"notice file {source} cannot be read: {exc}") from None
-    try:
-        return Notice.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise notice_invalid(f"notice file {source}: {problems}") from None
+    return load_toml_model(source, Notice, "notice", notice_missing, notice_invalid)

@@ -8,12 +8,12 @@ candidate: ``ceil(candidates × seconds per candidate / admission window)``.
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from edge.report.errors import bad_cost_input
+from edge.tomlfile import load_toml_model
 
 
 class Item(BaseModel):
@@ -151,17 +151,7 @@ def load_inputs(path: Path | None) -> CostInputs:
     """``DEFAULT_INPUTS``, or a TOML file shaped like ``template()``. Raises E_REPORT_COST_INVALID."""
     if path is None:
         return DEFAULT_INPUTS
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise bad_cost_input(f"cost file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise bad_cost_input(f"cost file {path} cannot be read: {exc}") from None
-    try:
-        return CostInputs.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise bad_cost_input(f"cost file {path}: {problems}") from None
+    return load_toml_model(path, CostInputs, "cost", bad_cost_input, bad_cost_input)
 
 
 def _toml_str(value: str) -> str:

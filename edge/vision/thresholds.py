@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge.errors import ExamGateError
+from edge.tomlfile import validation_problems
 
 Decision = Literal["match", "review", "no_match"]
 _VERSION_RE = re.compile(r"^cal-\d{8}-[0-9a-f]{8}$")
@@ -84,8 +85,7 @@ def load_thresholds(path: Path) -> Thresholds:
     try:
         return Thresholds.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ThresholdsError(f"{path}: {problems}") from exc
+        raise ThresholdsError(f"{path}: {validation_problems(exc)}") from exc
 
 
 def _toml_value(value: object) -> str:
