@@ -14,10 +14,10 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.errors import ExamGateError
-from edge.tomlfile import validation_problems
+from edge.tomlfile import load_toml_model
 
 Decision = Literal["match", "review", "no_match"]
 _VERSION_RE = re.compile(r"^cal-\d{8}-[0-9a-f]{8}$")
@@ -76,16 +76,7 @@ def check_model_version(thresholds: Thresholds, model_version: str) -> None:
 
 
 def load_thresholds(path: Path) -> Thresholds:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ThresholdsError(f"thresholds file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ThresholdsError(f"{path}: cannot read TOML ({exc})") from exc
-    try:
-        return Thresholds.model_validate(data)
-    except ValidationError as exc:
-        raise ThresholdsError(f"{path}: {validation_problems(exc)}") from exc
+    return load_toml_model(path, Thresholds, "thresholds", ThresholdsError, ThresholdsError)
 
 
 def _toml_value(value: object) -> str:
