@@ -221,18 +221,16 @@ def test_password_hash_format_and_verification() -> None:
 
 
 def test_account_rules(env: Env) -> None:
-    with pytest.raises(AccountError) as err:
-        env.accounts.add_user("x", "proctor", "long-enough-pass", "test")
-    assert err.value.code == "E_ACCOUNT_INVALID"
-    with pytest.raises(AccountError) as err:
-        env.accounts.add_user("newuser", "admin", "long-enough-pass", "test")
-    assert err.value.code == "E_ACCOUNT_INVALID"
-    with pytest.raises(AccountError) as err:
-        env.accounts.add_user("newuser", "viewer", "short", "test")
-    assert err.value.code == "E_ACCOUNT_WEAK_PASSWORD"
-    with pytest.raises(AccountError) as err:
-        env.accounts.add_user("proctor1", "viewer", "long-enough-pass", "test")
-    assert err.value.code == "E_ACCOUNT_EXISTS"
+    refused = [  # (username, role, password): the code the account store answers with
+        (("x", "proctor", "long-enough-pass"), "E_ACCOUNT_INVALID"),
+        (("newuser", "admin", "long-enough-pass"), "E_ACCOUNT_INVALID"),
+        (("newuser", "viewer", "short"), "E_ACCOUNT_WEAK_PASSWORD"),
+        (("proctor1", "viewer", "long-enough-pass"), "E_ACCOUNT_EXISTS"),
+    ]
+    for (username, role, password), code in refused:
+        with pytest.raises(AccountError) as err:
+            env.accounts.add_user(username, role, password, "test")
+        assert err.value.code == code, username
     with pytest.raises(AccountError) as err:
         env.accounts.disable("ghost", "test")
     assert err.value.code == "E_ACCOUNT_UNKNOWN"

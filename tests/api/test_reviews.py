@@ -27,6 +27,17 @@ def review_status(env: Env, attempt_id: str) -> tuple[str, str | None]:
     return str(status), by
 
 
+def answered_review(env: Env, approved: bool, reason: str) -> tuple[TestClient, str, str]:
+    """proctor1 answers the grey-zone review of binh's tap and the lane reports; returns client, CSRF, attempt."""
+    client, csrf = env.login("proctor1")
+    env.tap("binh", "grey")
+    attempt = env.wait_review()
+    body = {"approved": approved, "reason": reason}
+    assert client.post(f"/api/reviews/{attempt}", json=body, headers=csrf_headers(csrf)).status_code == 200
+    env.next_report()
+    return client, csrf, attempt
+
+
 def test_grey_zone_review_shows_details_and_images_then_approval_opens_the_gate(env: Env) -> None:
     client, csrf = env.login("proctor1")
     env.tap("binh", "grey")
@@ -82,12 +93,7 @@ def test_deny_keeps_the_gate_shut(env: Env) -> None:
 
 
 def test_answering_a_resolved_review_is_409_and_changes_nothing(env: Env) -> None:
-    client, csrf = env.login("proctor1")
-    env.tap("binh", "grey")
-    attempt = env.wait_review()
-    body = {"approved": True, "reason": "checked the card by hand"}
-    assert client.post(f"/api/reviews/{attempt}", json=body, headers=csrf_headers(csrf)).status_code == 200
-    env.next_report()
+    client, csrf, attempt = answered_review(env, approved=True, reason="checked the card by hand")
     before = (audit_count(env), env.gate.store.outbox_backlog(), len(env.turnstile.pulses))
     again = client.post(
         f"/api/reviews/{attempt}", json={"approved": False, "reason": "changed my mind"}, headers=csrf_headers(csrf)
@@ -185,12 +191,7 @@ def test_after_the_candidate_images_come_from_the_encrypted_vault(env: Env) -> N
     vault = EvidenceVault(env.gate.store, key, retention_days=30, key_id=key_id_of(key))
     env.gate.evidence = vault
     env.gate.lane.evidence = vault
-    client, csrf = env.login("proctor1")
-    env.tap("binh", "grey")
-    attempt = env.wait_review()
-    body = {"approved": False, "reason": "face does not match"}
-    assert client.post(f"/api/reviews/{attempt}", json=body, headers=csrf_headers(csrf)).status_code == 200
-    env.next_report()
+    client, _, attempt = answered_review(env, approved=False, reason="face does not match")
     assert env.app.state.hub.item(attempt) is None  # gone from memory
     for kind in ("live", "chip", "roster"):
         image = client.get(f"/api/reviews/{attempt}/images/{kind}")
