@@ -56,6 +56,22 @@ def linked_models(folder: Path) -> Path:
     return folder
 
 
+def selftest_with_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], *, missing: str = "", corrupt: str = ""
+) -> tuple[int, dict[str, dict[str, str]]]:
+    """`selftest` on a simulated gate whose models folder lacks the file ``missing`` or has ``corrupt`` altered."""
+    models = linked_models(tmp_path / "models")
+    if missing:
+        (models / missing).unlink()
+    if corrupt:
+        data = bytearray((models / corrupt).read_bytes())
+        data[-1] ^= 0xFF  # one flipped bit pattern in the last byte
+        (models / corrupt).unlink()
+        (models / corrupt).write_bytes(bytes(data))
+    config = make_sim_gate(tmp_path, extra=f'[vision]\nmodels_dir = "{models}"\n')
+    return run_cli(["--config", str(config)], capsys)
+
+
 def ctx_for(config: Path, **kwargs: object) -> SelftestContext:
     return SelftestContext(load_config(config, environ={}), **kwargs)  # type: ignore[arg-type]
 
@@ -110,10 +126,7 @@ def test_camera_without_a_face(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_missing_model_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    models = linked_models(tmp_path / "models")
-    (models / "face_embedder_dlib_resnet_v1_fp16.tflite").unlink()
-    config = make_sim_gate(tmp_path, extra=f'[vision]\nmodels_dir = "{models}"\n')
-    code, rows = run_cli(["--config", str(config)], capsys)
+    code, rows = selftest_with_models(tmp_path, capsys, missing="face_embedder_dlib_resnet_v1_fp16.tflite")
     assert code == 1
     assert rows["models"]["status"] == "fail"
     assert "face_embedder_dlib_resnet_v1_fp16.tflite is missing" in rows["models"]["detail"]
@@ -121,24 +134,14 @@ def test_missing_model_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_wrong_model_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    models = linked_models(tmp_path / "models")
-    detector = models / "face_detection_short_range.tflite"
-    data = bytearray(detector.read_bytes())
-    data[-1] ^= 0xFF  # one flipped bit pattern in the last byte
-    detector.unlink()
-    detector.write_bytes(bytes(data))
-    config = make_sim_gate(tmp_path, extra=f'[vision]\nmodels_dir = "{models}"\n')
-    code, rows = run_cli(["--config", str(config)], capsys)
+    code, rows = selftest_with_models(tmp_path, capsys, corrupt="face_detection_short_range.tflite")
     assert code == 1
     assert rows["models"]["status"] == "fail"
     assert "face_detection_short_range.tflite does not match its SHA-256" in rows["models"]["detail"]
 
 
 def test_no_sums_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    models = linked_models(tmp_path / "models")
-    (models / "SHA256SUMS").unlink()
-    config = make_sim_gate(tmp_path, extra=f'[vision]\nmodels_dir = "{models}"\n')
-    code, rows = run_cli(["--config", str(config)], capsys)
+    code, rows = selftest_with_models(tmp_path, capsys, missing="SHA256SUMS")
     assert code == 1
     assert rows["models"]["status"] == "fail" and "SHA256SUMS is missing" in rows["models"]["detail"]
 
@@ -358,10 +361,8 @@ def test_root_does_not_touch_the_service_users_database(tmp_path: Path) -> None:
 
 
 def test_camera_check_runs_the_embedder_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    models = linked_models(tmp_path / "models")
-    (models / "face_embedder_dlib_resnet_v1_fp32.tflite").unlink()  # the configured embedder
-    config = make_sim_gate(tmp_path, extra=f'[vision]\nmodels_dir = "{models}"\n')
-    code, rows = run_cli(["--config", str(config)], capsys)
+    missing = "face_embedder_dlib_resnet_v1_fp32.tflite"  # the configured embedder
+    code, rows = selftest_with_models(tmp_path, capsys, missing=missing)
     assert code == 1
     assert rows["camera"]["status"] == "fail" and "E_MODEL_MISSING" in rows["camera"]["detail"]
     assert rows["models"]["status"] == "fail"
