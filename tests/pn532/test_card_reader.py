@@ -88,6 +88,14 @@ def make_reader(virtual: VirtualPn532, trust: TrustStore | None = None, **config
     return Pn532CardReader(Pn532ReaderConfig(port=virtual.slave_path, **config), trust=trust)  # type: ignore[arg-type]
 
 
+def tapped(virtual: VirtualPn532, trust: TrustStore | None = None, **config: object) -> tuple[Pn532CardReader, CardTap]:
+    """A reader on the virtual PN532 and the tap of the card lying in its field."""
+    reader = make_reader(virtual, trust, **config)
+    tap = reader.poll(2.0)
+    assert tap is not None
+    return reader, tap
+
+
 def test_full_read_with_can(virtual: VirtualPn532, trust: TrustStore, identity_files: dict[str, Path]) -> None:
     reader = make_reader(virtual, trust)
     assert isinstance(reader, CardReader)
@@ -112,9 +120,7 @@ def test_full_read_with_can(virtual: VirtualPn532, trust: TrustStore, identity_f
 
 
 def test_card_left_on_the_reader_is_read_once(virtual: VirtualPn532) -> None:
-    reader = make_reader(virtual)
-    tap = reader.poll(2.0)
-    assert tap is not None
+    reader, tap = tapped(virtual)
     reader.read(tap, AccessKey(can=CAN))
     assert reader.poll(0.3) is None  # still in the field, already read
     card = virtual.card
@@ -129,9 +135,7 @@ def test_card_left_on_the_reader_is_read_once(virtual: VirtualPn532) -> None:
 
 
 def test_failed_read_does_not_hide_the_card(virtual: VirtualPn532) -> None:
-    reader = make_reader(virtual)
-    tap = reader.poll(2.0)
-    assert tap is not None
+    reader, tap = tapped(virtual)
     with pytest.raises(AccessDeniedError):
         reader.read(tap, AccessKey(can="999999"))
     assert reader.poll(1.0) is not None
@@ -139,9 +143,7 @@ def test_failed_read_does_not_hide_the_card(virtual: VirtualPn532) -> None:
 
 
 def test_read_without_trust_anchor(virtual: VirtualPn532) -> None:
-    reader = make_reader(virtual)
-    tap = reader.poll(2.0)
-    assert tap is not None
+    reader, tap = tapped(virtual)
     verified = reader.read_verified(tap, AccessKey(can=CAN))
     assert verified.passive_auth.status == "no_trust_anchor"
     assert verified.dg13 is not None
@@ -149,9 +151,7 @@ def test_read_without_trust_anchor(virtual: VirtualPn532) -> None:
 
 
 def test_name_falls_back_to_dg1_and_id_is_required(virtual: VirtualPn532) -> None:
-    reader = make_reader(virtual)
-    tap = reader.poll(2.0)
-    assert tap is not None
+    reader, tap = tapped(virtual)
     verified = reader.read_verified(tap, AccessKey(can=CAN))
     reader.close()
     without_dg13 = dataclasses.replace(verified, dg13=None)
@@ -170,9 +170,7 @@ def test_unparsable_dg13_falls_back_and_fails_passive_auth(
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(document))
     with make_virtual(tampered) as sim:
-        reader = make_reader(sim, trust)
-        tap = reader.poll(2.0)
-        assert tap is not None
+        reader, tap = tapped(sim, trust)
         verified = reader.read_verified(tap, AccessKey(can=CAN))
         reader.close()
     assert verified.dg13 is None
@@ -182,18 +180,14 @@ def test_unparsable_dg13_falls_back_and_fails_passive_auth(
 
 
 def test_csca_dir_from_config(virtual: VirtualPn532, identity_files: dict[str, Path]) -> None:
-    reader = make_reader(virtual, csca_dir=identity_files["csca"])
-    tap = reader.poll(2.0)
-    assert tap is not None
+    reader, tap = tapped(virtual, csca_dir=identity_files["csca"])
     assert reader.read(tap, AccessKey(can=CAN)).passive_auth == "valid"
     reader.close()
 
 
 def test_bac_with_mrz(identity_files: dict[str, Path], trust: TrustStore) -> None:
     with make_virtual(identity_files["bac"]) as sim:
-        reader = make_reader(sim, trust, target_baud=115200)
-        tap = reader.poll(2.0)
-        assert tap is not None
+        reader, tap = tapped(sim, trust, target_baud=115200)
         key = AccessKey(document_number=PERSONAL_ID[-9:], birth_date="990101", expiry_date="390101")
         identity = reader.read(tap, key)
         assert identity.access_protocol == "BAC"
@@ -203,9 +197,7 @@ def test_bac_with_mrz(identity_files: dict[str, Path], trust: TrustStore) -> Non
 
 
 def test_wrong_can_is_access_denied(virtual: VirtualPn532) -> None:
-    reader = make_reader(virtual)
-    tap = reader.poll(2.0)
-    assert tap is not None
+    reader, tap = tapped(virtual)
     with pytest.raises(AccessDeniedError) as info:
         reader.read(tap, AccessKey(can="999999"))
     assert info.value.code == "E_CHIP_ACCESS_DENIED"
@@ -226,18 +218,14 @@ def test_poll_without_card_returns_none_in_time(identity_files: dict[str, Path])
 
 def test_card_removed_mid_dg2_fails_cleanly(identity_files: dict[str, Path]) -> None:
     with make_virtual(identity_files["pace"]) as sim:
-        reader = make_reader(sim)
-        tap = reader.poll(2.0)
-        assert tap is not None
+        reader, tap = tapped(sim)
         full = reader.read_verified(tap, AccessKey(can=CAN)).session
         reader.close()
     after_dg2 = sum(full.reads[name].apdus for name in ("DG2", "DG13", "DG15", "SOD"))
     inside_dg2 = full.apdus - after_dg2 - 3 + full.reads["DG2"].apdus // 2  # about the middle of DG2
     assert full.reads["DG2"].apdus > 20
     with make_virtual(identity_files["pace"], remove_after_apdus=inside_dg2) as sim:
-        reader = make_reader(sim)
-        tap = reader.poll(2.0)
-        assert tap is not None
+        reader, tap = tapped(sim)
         started = time.monotonic()
         with pytest.raises(CardRemovedError) as info:
             reader.read(tap, AccessKey(can=CAN))
@@ -251,9 +239,7 @@ def test_card_removed_mid_dg2_fails_cleanly(identity_files: dict[str, Path]) -> 
 
 def test_noisy_line_still_reads(identity_files: dict[str, Path], trust: TrustStore) -> None:
     with make_virtual(identity_files["pace"], corrupt_every=9) as sim:
-        reader = make_reader(sim, trust)
-        tap = reader.poll(2.0)
-        assert tap is not None
+        reader, tap = tapped(sim, trust)
         assert reader.read(tap, AccessKey(can=CAN)).passive_auth == "valid"
         assert sim.stats.corrupted_frames > 5
         assert sim.stats.nacks_received > 0
@@ -261,9 +247,7 @@ def test_noisy_line_still_reads(identity_files: dict[str, Path], trust: TrustSto
 
 
 def test_read_deadline_is_a_typed_timeout(virtual: VirtualPn532) -> None:
-    reader = make_reader(virtual, read_timeout_s=0.001)
-    tap = reader.poll(2.0)
-    assert tap is not None
+    reader, tap = tapped(virtual, read_timeout_s=0.001)
     time.sleep(0.01)
     with pytest.raises(ChipTimeoutError) as info:
         reader.read(tap, AccessKey(can=CAN))

@@ -45,6 +45,16 @@ def _assert_files_intact(card: VirtualCccdChip, files: dict[str, bytes]) -> None
         assert data == _expected(card, name), name
 
 
+def _tamper(card: VirtualCccdChip, change: Callable[[bytes, bytes], bytes]) -> None:
+    """Every answer of the card passes through ``change(apdu, response)`` on its way to the reader."""
+    original = card.process_apdu
+
+    def process(apdu: bytes) -> bytes:
+        return change(apdu, original(apdu))
+
+    card.process_apdu = process  # type: ignore[method-assign]
+
+
 def test_pace_can_full_read(make_card: MakeCard, make_document: Callable[..., dict[str, Any]]) -> None:
     card = make_card()
     channel = MemoryChannel(card)
@@ -197,17 +207,15 @@ def test_corrupt_answers_give_typed_error_or_intact_data(make_card: MakeCard, ev
 
 def test_single_mac_failure_is_recovered(make_card: MakeCard) -> None:
     card = make_card()
-    original = card.process_apdu
     state = {"n": 0}
 
-    def flaky(apdu: bytes) -> bytes:
-        response = original(apdu)
+    def flaky(apdu: bytes, response: bytes) -> bytes:
         state["n"] += 1
         if state["n"] == 25:  # somewhere inside DG2, under secure messaging
             response = bytes((response[0] ^ 1,)) + response[1:]
         return response
 
-    card.process_apdu = flaky  # type: ignore[method-assign]
+    _tamper(card, flaky)
     result = EmrtdSession(MemoryChannel(card), CAN_KEY).read()
     assert result.recoveries == 1
     _assert_files_intact(card, result.files)
@@ -273,18 +281,16 @@ def test_chip_auth_detects_clone(make_card: MakeCard, make_document: Callable[..
 
 def test_persistent_mac_failure_gives_sm_error_after_bounded_retries(make_card: MakeCard) -> None:
     card = make_card()
-    original = card.process_apdu
     pace_runs = {"n": 0}
 
-    def bad_macs(apdu: bytes) -> bytes:
-        response = original(apdu)
+    def bad_macs(apdu: bytes, response: bytes) -> bytes:
         if apdu[1] == 0x22:
             pace_runs["n"] += 1
         if b"\x8e\x08" in response and len(response) > 12:  # every protected answer: break its checksum
             response = response[:-3] + bytes((response[-3] ^ 0x01,)) + response[-2:]
         return response
 
-    card.process_apdu = bad_macs  # type: ignore[method-assign]
+    _tamper(card, bad_macs)
     with pytest.raises(ChipError) as info:
         EmrtdSession(MemoryChannel(card), CAN_KEY, max_recoveries=2).read()
     assert info.value.code == "E_CHIP_SM_FAILED"
