@@ -5,7 +5,16 @@
 """
 
 from edge.lane.lane import Lane
-from edge.lane.notices import CandidateDone, GateReleased, LaneListener, Notice, ReviewOpened, TapSeen, on_done
+from edge.lane.notices import (
+    CandidateDone,
+    ChallengeIssued,
+    GateReleased,
+    LaneListener,
+    Notice,
+    ReviewOpened,
+    TapSeen,
+    on_done,
+)
 from edge.lane.records import (
     RETRYABLE_CHIP_CODES,
     REVIEW_FLAGS,
@@ -21,6 +30,7 @@ __all__ = [
     "AssistedRequest",
     "CandidateDone",
     "CandidateReport",
+    "ChallengeIssued",
     "EvidenceSink",
     "GateReleased",
     "Lane",

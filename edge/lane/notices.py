@@ -45,7 +45,19 @@ class CandidateDone:
     report: CandidateReport
 
 
-Notice = TapSeen | ReviewOpened | GateReleased | CandidateDone
+@dataclass(frozen=True, slots=True)
+class ChallengeIssued:
+    """The lane asks the candidate for an action (the kiosk shows ``prompt``) and watches for ``timeout_s`` seconds.
+
+    ``action`` is one of ``edge.vision.pad.challenge.ACTIONS``; ``prompt`` is its Vietnamese text (``PROMPTS_VI``).
+    """
+
+    action: str
+    prompt: str
+    timeout_s: float
+
+
+Notice = TapSeen | ReviewOpened | GateReleased | CandidateDone | ChallengeIssued
 LaneListener = Callable[[Notice], None]
 
 
