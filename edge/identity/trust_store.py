@@ -13,9 +13,10 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from asn1crypto import cms, core
 from asn1crypto import x509 as ax509
@@ -28,6 +29,7 @@ from edge.errors import ExamGateError
 from edge.identity.sod import ASN1_ERRORS, CERT_ERRORS, check_certificate, verify_ecdsa, verify_signer_info
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 CSCA_MASTER_LIST_OID = "2.23.136.1.1.2"
 MANIFEST_NAME = "manifest.json"
@@ -96,27 +98,13 @@ class TrustStore:
             raise TrustStoreError(f"trust store folder {self.folder} does not exist or is not a folder")
         manifest = read_manifest(self.folder)
         self.manifest_found = manifest is not None
-        certificates: list[x509.Certificate] = []
-        crls: list[x509.CertificateRevocationList] = []
         problems: list[tuple[str, str]] = []
         listed: set[str] = {MANIFEST_NAME}
         entries = manifest or {}
-        for entry in entries.get("cscas", []):
-            listed.add(entry["file"])
-            data = self._listed_file(entry, problems)
-            if data is not None:
-                try:
-                    certificates.append(x509.load_der_x509_certificate(data))
-                except CERT_ERRORS as exc:
-                    problems.append((entry["file"], f"not a DER certificate: {exc}"))
-        for entry in entries.get("crls", []):
-            listed.add(entry["file"])
-            data = self._listed_file(entry, problems)
-            if data is not None:
-                try:
-                    crls.append(x509.load_der_x509_crl(data))
-                except CERT_ERRORS as exc:
-                    problems.append((entry["file"], f"not a DER CRL: {exc}"))
+        certificates = self._load_listed(
+            entries.get("cscas", []), x509.load_der_x509_certificate, "certificate", listed, problems
+        )
+        crls = self._load_listed(entries.get("crls", []), x509.load_der_x509_crl, "CRL", listed, problems)
         for entry in entries.get("signer_cas", []):
             listed.add(entry["file"])
         for path in sorted(p for p in self.folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
@@ -137,6 +125,26 @@ class TrustStore:
         log.info("trust store: %d CSCA certificates, %d CRLs from %s", len(self.certificates), len(crls), self.folder)
         if "VN" not in self.countries():
             log.warning("trust store %s: %s", self.folder, NO_VNM)
+
+    def _load_listed(
+        self,
+        entries: list[dict[str, str]],
+        load: Callable[[bytes], _T],
+        what: str,
+        listed: set[str],
+        problems: list[tuple[str, str]],
+    ) -> list[_T]:
+        """Load each listed DER file whose SHA-256 matches; mark every file listed and record each failure."""
+        loaded: list[_T] = []
+        for entry in entries:
+            listed.add(entry["file"])
+            data = self._listed_file(entry, problems)
+            if data is not None:
+                try:
+                    loaded.append(load(data))
+                except CERT_ERRORS as exc:
+                    problems.append((entry["file"], f"not a DER {what}: {exc}"))
+        return loaded
 
     def _listed_file(self, entry: dict[str, str], problems: list[tuple[str, str]]) -> bytes | None:
         assert self.folder is not None
