@@ -13,7 +13,9 @@ reference the TFLite file and the PyTorch check are compared with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -134,6 +136,32 @@ def parse(state_dict: dict[str, np.ndarray]) -> MiniFASNet:
     return MiniFASNet(stem=stem, blocks=blocks, head=head)
 
 
+# ---------------------------------------------------------------- the op order, shared by every back end
+
+
+class _Activation(Protocol):
+    def __add__(self, other: Any, /) -> Any: ...
+
+
+A = TypeVar("A", bound=_Activation)  # one back end's feature map: NumPy (C,H,W) here, TensorFlow NHWC in tf_minifasnet
+
+
+def run_convs(net: MiniFASNet, x: A, conv: Callable[[A, Conv], A], se: Callable[[A, SE], A]) -> A:
+    """Stem, bottlenecks (SE before the skip) and the head's two convs, in the network's order, with one back
+    end's ``conv`` and ``se``. What follows (flatten, linear, prob) is left to the caller."""
+    for c in net.stem:
+        x = conv(x, c)
+    for b in net.blocks:
+        y = conv(conv(conv(x, b.expand), b.dw), b.project)
+        if b.residual:
+            if b.se is not None:
+                y = se(y, b.se)
+            y = x + y
+        x = y
+    assert net.head is not None
+    return conv(conv(x, net.head.sep), net.head.dw)
+
+
 # ---------------------------------------------------------------- NumPy float64 reference forward (NCHW)
 
 
@@ -167,18 +195,8 @@ def _np_se(x: np.ndarray, se: SE) -> np.ndarray:
 
 def forward(net: MiniFASNet, bgr_chw: np.ndarray) -> np.ndarray:
     """Logits (3,) for one 3x80x80 BGR crop holding 0..255 values."""
-    x = bgr_chw.astype(np.float64)
-    for c in net.stem:
-        x = _np_conv(x, c)
-    for b in net.blocks:
-        y = _np_conv(_np_conv(_np_conv(x, b.expand), b.dw), b.project)
-        if b.residual:
-            if b.se is not None:
-                y = _np_se(y, b.se)
-            y = x + y
-        x = y
     assert net.head is not None
-    x = _np_conv(_np_conv(x, net.head.sep), net.head.dw).reshape(-1)
+    x = run_convs(net, bgr_chw.astype(np.float64), _np_conv, _np_se).reshape(-1)
     x = x @ net.head.linear_w + net.head.linear_b
     logits: np.ndarray = x @ net.head.prob_w
     return logits

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-from minifasnet import SE, Conv, MiniFASNet
+from minifasnet import SE, Conv, MiniFASNet, run_convs
 
 INPUT_NAME = "crop_bgr"
 
@@ -38,18 +38,8 @@ def _se(x: tf.Tensor, se: SE) -> tf.Tensor:
 
 
 def forward(net: MiniFASNet, x: tf.Tensor) -> tf.Tensor:
-    for c in net.stem:
-        x = _conv(x, c)
-    for b in net.blocks:
-        y = _conv(_conv(_conv(x, b.expand), b.dw), b.project)
-        if b.residual:
-            if b.se is not None:
-                y = _se(y, b.se)
-            y = x + y
-        x = y
     assert net.head is not None
-    x = _conv(_conv(x, net.head.sep), net.head.dw)
-    x = tf.reshape(x, [1, -1])
+    x = tf.reshape(run_convs(net, x, _conv, _se), [1, -1])
     x = tf.matmul(x, tf.constant(net.head.linear_w.astype(np.float32))) + tf.constant(
         net.head.linear_b.astype(np.float32)
     )
