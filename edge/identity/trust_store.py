@@ -327,30 +327,7 @@ def _verify_master_list_signer(
 
 def verify_crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> None:
     """Check the CRL's signature with ``issuer``'s key; raises ``InvalidSignature`` or ``UnsupportedAlgorithm``."""
-    try:
-        params = crl.signature_algorithm_parameters
-        hash_algorithm = crl.signature_hash_algorithm
-        signature, tbs = crl.signature, crl.tbs_certlist_bytes
-    except CERT_ERRORS as exc:
-        raise UnsupportedAlgorithm(f"cannot check this CRL signature: {exc}") from exc
-    if isinstance(params, ec.ECDSA):
-        if not isinstance(params.algorithm, hashes.HashAlgorithm):
-            raise UnsupportedAlgorithm("prehashed ECDSA CRL signature")
-        verify_ecdsa(issuer, signature, tbs, params.algorithm.name)
-        return
-    try:
-        public_key = issuer.public_key()
-    except CERT_ERRORS as exc:
-        raise UnsupportedAlgorithm(f"issuer key is not usable: {exc}") from exc
-    if isinstance(public_key, rsa.RSAPublicKey) and isinstance(params, padding.PKCS1v15 | padding.PSS):
-        if hash_algorithm is None:
-            raise UnsupportedAlgorithm("RSA CRL signature without a hash algorithm")
-        try:
-            public_key.verify(signature, tbs, params, hash_algorithm)
-        except (ValueError, TypeError) as exc:
-            raise InvalidSignature(f"malformed CRL signature: {exc}") from exc
-        return
-    raise InvalidSignature("the issuer's key type does not match the CRL's signature algorithm")
+    _verify_signature(crl, issuer)
 
 
 def crl_next_update(crl: x509.CertificateRevocationList) -> dt.datetime | None:
@@ -362,38 +339,37 @@ def verify_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
 
     Raises ``InvalidSignature`` or ``UnsupportedAlgorithm``.
     """
+    _verify_signature(cert, issuer)
+
+
+def _verify_signature(signed: x509.Certificate | x509.CertificateRevocationList, issuer: x509.Certificate) -> None:
+    """Check the signature of a certificate or CRL with ``issuer``'s ECDSA or RSA key."""
+    what = "certificate" if isinstance(signed, x509.Certificate) else "CRL"
     try:
-        hash_algorithm = cert.signature_hash_algorithm
-        params = cert.signature_algorithm_parameters
+        params = signed.signature_algorithm_parameters
+        hash_algorithm = signed.signature_hash_algorithm
+        signature = signed.signature
+        tbs = signed.tbs_certificate_bytes if isinstance(signed, x509.Certificate) else signed.tbs_certlist_bytes
     except CERT_ERRORS as exc:
-        raise UnsupportedAlgorithm(f"cannot check this certificate signature: {exc}") from exc
+        raise UnsupportedAlgorithm(f"cannot check this {what} signature: {exc}") from exc
     try:
-        _verify_issued_by(cert, issuer, hash_algorithm, params)
+        if isinstance(params, ec.ECDSA):
+            if not isinstance(params.algorithm, hashes.HashAlgorithm):
+                raise UnsupportedAlgorithm(f"prehashed ECDSA {what} signature")
+            verify_ecdsa(issuer, signature, tbs, params.algorithm.name)
+            return
+        try:
+            public_key = issuer.public_key()
+        except CERT_ERRORS as exc:
+            raise UnsupportedAlgorithm(f"issuer key is not usable: {exc}") from exc
+        if isinstance(public_key, rsa.RSAPublicKey) and isinstance(params, padding.PKCS1v15 | padding.PSS):
+            if hash_algorithm is None:
+                raise UnsupportedAlgorithm(f"RSA {what} signature without a hash algorithm")
+            public_key.verify(signature, tbs, params, hash_algorithm)
+            return
     except (ValueError, TypeError) as exc:
-        raise InvalidSignature(f"malformed certificate signature: {exc}") from exc
-
-
-def _verify_issued_by(
-    cert: x509.Certificate,
-    issuer: x509.Certificate,
-    hash_algorithm: hashes.HashAlgorithm | None,
-    params: object,
-) -> None:
-    if isinstance(params, ec.ECDSA):
-        if not isinstance(params.algorithm, hashes.HashAlgorithm):
-            raise UnsupportedAlgorithm("prehashed ECDSA certificate signature")
-        verify_ecdsa(issuer, cert.signature, cert.tbs_certificate_bytes, params.algorithm.name)
-        return
-    try:
-        public_key = issuer.public_key()
-    except CERT_ERRORS as exc:
-        raise UnsupportedAlgorithm(f"issuer key is not usable: {exc}") from exc
-    if isinstance(public_key, rsa.RSAPublicKey) and isinstance(params, padding.PKCS1v15 | padding.PSS):
-        if hash_algorithm is None:
-            raise UnsupportedAlgorithm("RSA certificate signature without a hash algorithm")
-        public_key.verify(cert.signature, cert.tbs_certificate_bytes, params, hash_algorithm)
-        return
-    raise InvalidSignature("the issuer's key type does not match the certificate's signature algorithm")
+        raise InvalidSignature(f"malformed {what} signature: {exc}") from exc
+    raise InvalidSignature(f"the issuer's key type does not match the {what}'s signature algorithm")
 
 
 def _dedupe(certificates: Iterable[x509.Certificate]) -> list[x509.Certificate]:
