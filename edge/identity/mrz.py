@@ -7,6 +7,7 @@ after ``today`` (then 1900s); an expiry date is always in the 2000s (no card in 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edge.errors import ExamGateError
@@ -135,24 +136,17 @@ def _parse_td1(mrz: str, today: dt.date) -> Mrz:
     _verify("expiry date", expiry_raw, expiry_digit)
     _verify("whole MRZ (composite)", mrz[5:30] + mrz[30:37] + mrz[38:45] + mrz[48:59], mrz[59])
     document_number = document_number.rstrip("<")
-    issuing_state = mrz[2:5].replace("<", "")
-    optional_data = (optional_rest.strip("<") + "<" + mrz[48:59].strip("<")).strip("<")
-    surname, given = _names(mrz[60:90])
-    return Mrz(
-        document_code=mrz[0:2].replace("<", ""),
-        issuing_state=issuing_state,
-        document_number=document_number,
-        birth_date=_date(birth_raw, "birth date", today),
-        expiry_date=_date(expiry_raw, "expiry date", today),
-        sex=_sex(mrz[37]),
-        nationality=mrz[45:48].replace("<", ""),
-        surname=surname,
-        given_names=given,
-        optional_data=optional_data,
-        personal_id=_personal_id(optional_rest.lstrip("<"), document_number, issuing_state),
-        birth_date_yymmdd=birth_raw,
-        expiry_date_yymmdd=expiry_raw,
+    return _assemble(
+        mrz,
+        today,
         format="TD1",
+        document_number=document_number,
+        dates=(birth_raw, expiry_raw),
+        sex=mrz[37],
+        nationality=mrz[45:48],
+        names=mrz[60:90],
+        optional_data=(optional_rest.strip("<") + "<" + mrz[48:59].strip("<")).strip("<"),
+        personal_id=lambda: _personal_id(optional_rest.lstrip("<"), document_number, _issuing_state(mrz)),
     )
 
 
@@ -167,25 +161,57 @@ def _parse_td3(mrz: str, today: dt.date) -> Mrz:
     _verify("expiry date", expiry_raw, expiry_digit)
     _verify("personal number", personal, personal_digit)
     _verify("whole MRZ (composite)", line2[0:10] + line2[13:20] + line2[21:43], line2[43])
-    document_number = number_field.rstrip("<")
-    issuing_state = mrz[2:5].replace("<", "")
-    surname, given = _names(mrz[5:44])
     optional_data = personal.strip("<")
+    return _assemble(
+        mrz,
+        today,
+        format="TD3",
+        document_number=number_field.rstrip("<"),
+        dates=(birth_raw, expiry_raw),
+        sex=line2[20],
+        nationality=line2[10:13],
+        names=mrz[5:44],
+        optional_data=optional_data,
+        personal_id=lambda: optional_data if len(optional_data) == 12 and optional_data.isdigit() else None,
+    )
+
+
+def _issuing_state(mrz: str) -> str:
+    return mrz[2:5].replace("<", "")
+
+
+def _assemble(
+    mrz: str,
+    today: dt.date,
+    *,
+    format: str,
+    document_number: str,
+    dates: tuple[str, str],
+    sex: str,
+    nationality: str,
+    names: str,
+    optional_data: str,
+    personal_id: Callable[[], str | None],
+) -> Mrz:
+    """The ``Mrz`` from the fields of a verified TD1 or TD3 zone; ``personal_id`` runs last, after the dates and sex
+    have parsed, so a zone with several faults reports a date or sex fault first."""
+    birth_raw, expiry_raw = dates
+    surname, given = _names(names)
     return Mrz(
         document_code=mrz[0:2].replace("<", ""),
-        issuing_state=issuing_state,
+        issuing_state=_issuing_state(mrz),
         document_number=document_number,
         birth_date=_date(birth_raw, "birth date", today),
         expiry_date=_date(expiry_raw, "expiry date", today),
-        sex=_sex(line2[20]),
-        nationality=line2[10:13].replace("<", ""),
+        sex=_sex(sex),
+        nationality=nationality.replace("<", ""),
         surname=surname,
         given_names=given,
         optional_data=optional_data,
-        personal_id=optional_data if len(optional_data) == 12 and optional_data.isdigit() else None,
+        personal_id=personal_id(),
         birth_date_yymmdd=birth_raw,
         expiry_date_yymmdd=expiry_raw,
-        format="TD3",
+        format=format,
     )
 
 
