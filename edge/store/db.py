@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from edge.clock import iso_ms
 from edge.errors import StoreError
@@ -17,40 +17,59 @@ from edge.store.migrations import MIGRATIONS
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+class _Fault(NamedTuple):
+    """One kind of sqlite3 failure: recognised by words in its message (or its SQLite error name)."""
+
+    words: tuple[str, ...]
+    code: str
+    message: str  # formatted with name (the file name), path and exc
+    remedy: str
+    errorname: str = ""
+
+
+_FAULTS = (
+    _Fault(
+        ("database or disk is full",),
+        "E_STORE_DISK_FULL",
+        "the disk holding {name} is full; nothing of this decision was written",
+        "free space on the data partition (old exports, logs) — `examgate selftest` shows free space",
+        errorname="SQLITE_FULL",
+    ),
+    _Fault(
+        ("readonly", "read-only"),
+        "E_STORE_READ_ONLY",
+        "{path} is read-only",
+        "remount the data partition read-write and check the examgate user owns the data directory",
+    ),
+    _Fault(
+        ("unable to open", "not a database"),
+        "E_STORE_OPEN_FAILED",
+        "cannot open the database {path}: {exc}",
+        "check the path exists, is writable by the examgate user, and is an ExamGate database",
+    ),
+    _Fault(
+        ("locked", "busy"),
+        "E_STORE_BUSY",
+        "the database {name} is locked by another process",
+        "stop the other process using the database (only one daemon per data directory)",
+    ),
+    _Fault(
+        ("malformed", "corrupt", "disk i/o"),
+        "E_STORE_CORRUPT",
+        "the database {name} is damaged or the disk failed: {exc}",
+        "stop the gate, copy the data directory for analysis, and run `examgate audit verify`",
+    ),
+)
+
+
 def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
     """Map a sqlite3 error onto a typed error with a remedy an operator can follow."""
     text = str(exc).lower()
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    if name == "SQLITE_FULL" or "database or disk is full" in text:
-        return StoreError(
-            f"the disk holding {path.name} is full; nothing of this decision was written",
-            code="E_STORE_DISK_FULL",
-            remedy="free space on the data partition (old exports, logs) — `examgate selftest` shows free space",
-        )
-    if "readonly" in text or "read-only" in text:
-        return StoreError(
-            f"{path} is read-only",
-            code="E_STORE_READ_ONLY",
-            remedy="remount the data partition read-write and check the examgate user owns the data directory",
-        )
-    if "unable to open" in text or "not a database" in text:
-        return StoreError(
-            f"cannot open the database {path}: {exc}",
-            code="E_STORE_OPEN_FAILED",
-            remedy="check the path exists, is writable by the examgate user, and is an ExamGate database",
-        )
-    if "locked" in text or "busy" in text:
-        return StoreError(
-            f"the database {path.name} is locked by another process",
-            code="E_STORE_BUSY",
-            remedy="stop the other process using the database (only one daemon per data directory)",
-        )
-    if "malformed" in text or "corrupt" in text or "disk i/o" in text:
-        return StoreError(
-            f"the database {path.name} is damaged or the disk failed: {exc}",
-            code="E_STORE_CORRUPT",
-            remedy="stop the gate, copy the data directory for analysis, and run `examgate audit verify`",
-        )
+    errorname = getattr(exc, "sqlite_errorname", "") or ""
+    for fault in _FAULTS:
+        if (fault.errorname and errorname == fault.errorname) or any(word in text for word in fault.words):
+            message = fault.message.format(name=path.name, path=path, exc=exc)
+            return StoreError(message, code=fault.code, remedy=fault.remedy)
     return StoreError(f"database error on {path.name}: {exc}")
 
 
