@@ -23,6 +23,7 @@ from edge.errors import ConfigError, ExamGateError
 from edge.gate_commands import GateCommands, load_centre_lock, load_centre_thresholds
 from edge.keys import CameraQrKeySource, TapQrKeySource
 from edge.lane import Lane, LaneSettings, on_done
+from edge.lane.records import LanePad
 from edge.policy import PolicyParams
 from edge.privacy.evidence import EvidenceVault, open_vault
 from edge.privacy.notice import load_notice
@@ -61,11 +62,15 @@ def policy_params(cfg: AppConfig, thresholds: Thresholds) -> PolicyParams:
         pad_mode=cfg.pad.mode,
         pad_threshold=cfg.pad.threshold,
         pad_attack_threshold=cfg.pad.attack_threshold,
+        pad_challenge=cfg.pad.challenge,
+        pad_motion_rule=cfg.pad.motion_rule,
+        pad_min_nonrigid=cfg.pad.min_nonrigid_motion,
+        pad_min_planar=cfg.pad.min_planar_residual,
     )
 
 
-def _gate_pad(cfg: AppConfig) -> Callable[[Any], tuple[float | None, bool]] | None:
-    """PAD of the best frame (issue 12); None with ``[pad] mode = "off"``. Missing models: it reports unavailable."""
+def _gate_pad(cfg: AppConfig) -> LanePad | None:
+    """PAD of the lane (issue 12); None with ``[pad] mode = "off"``. Missing models: it reports unavailable."""
     if cfg.pad.mode == "off":
         return None
     from edge.vision.pad.gate import GatePad  # noqa: PLC0415 - vision stack only when PAD runs

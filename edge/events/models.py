@@ -100,6 +100,11 @@ class DecisionFields(BaseModel):
     pad_score: float | None = Field(
         default=None, description="lowest PAD bona fide score over the attempts, 0..1, higher = live; null: not scored"
     )
+    pad_signals: dict[str, float] | None = Field(
+        default=None,
+        description="multi-frame PAD signals (nonrigid_motion, planar_residual, blink, …: higher = live) and the "
+        "active challenge's result (challenge_passed 1/0); null: none computed",
+    )
     pad_model: str | None = Field(default=None, description="PAD model name@sha; null: PAD off")
     pad_mode: str | None = Field(default=None, description="[pad] mode at the decision: signal or enforce")
 

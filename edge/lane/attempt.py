@@ -30,6 +30,7 @@ class Attempt:
     face_scores: dict[str, float] = field(default_factory=dict)
     model_version: str | None = None
     pad_score: float | None = None  # lowest PAD score over the face attempts (issue 12)
+    pad_signals: dict[str, float] = field(default_factory=dict)  # last attempt's multi-frame signals + challenge
     best_similarity: float | None = None
     gate_failed: bool = False
 

@@ -23,7 +23,7 @@ from edge.events.models import (
     decision_event,
 )
 from edge.lane.attempt import Attempt, ms_since
-from edge.lane.notices import CandidateDone, GateReleased, ReviewOpened
+from edge.lane.notices import CandidateDone, ChallengeIssued, GateReleased, ReviewOpened
 from edge.lane.parts import LaneParts
 from edge.lane.records import RETRYABLE_CHIP_CODES, REVIEW_FLAGS, CandidateReport
 from edge.policy import machine as m
@@ -71,6 +71,8 @@ class CandidateRun:
                 return await self.lookup_roster()
             case m.CaptureFace():
                 return await self.capture_face()
+            case m.RunChallenge():
+                return await self.run_challenge()
             case m.RecordDecision():
                 await self.record_decision(action)
                 return None
@@ -142,15 +144,44 @@ class CandidateRun:
         else:
             a.keep_face(result)
             flags = tuple(r for r in result.reasons if r in REVIEW_FLAGS)
-            pad_score, pad_unavailable = None, False
+            pad_score, pad_unavailable, pad_signals = None, False, None
             pad_frame = result.best_frame if result.best_frame is not None else (frames[0].image if frames else None)
             if lane.pad is not None and pad_frame is not None:
                 pad_score, pad_unavailable = await asyncio.to_thread(lane.pad, pad_frame)
                 if pad_score is not None and (a.pad_score is None or pad_score < a.pad_score):
                     a.pad_score = pad_score
-            event = m.FaceCaptured(result.similarity, tuple(result.reasons), flags, pad_score, pad_unavailable)
+            if lane.pad is not None and len(frames) >= 2:
+                pad_signals = await asyncio.to_thread(lane.pad.signals, [f.image for f in frames]) or None
+                a.pad_signals.update(pad_signals or {})
+            event = m.FaceCaptured(
+                result.similarity, tuple(result.reasons), flags, pad_score, pad_unavailable, pad_signals
+            )
         a.timed("face_ms", t, add=True)
         return event
+
+    async def run_challenge(self) -> m.Input:
+        """Ask for a random action (the kiosk shows the prompt) and watch for it; the policy weighs the result."""
+        from edge.vision.pad.challenge import PROMPTS_VI, pick_action  # noqa: PLC0415 - vision only when PAD runs
+
+        a, lane, pad = self.attempt, self.lane, self.lane.pad
+        t = time.perf_counter()
+        if pad is None:
+            return m.ChallengeChecked(False, unavailable=True)
+        action = pick_action(lane.rng)
+        lane.tell(ChallengeIssued(action, PROMPTS_VI[action], pad.challenge_timeout_s))
+        camera = lane.camera
+        try:
+            result = await asyncio.to_thread(pad.challenge, action, lambda: camera.capture().image)
+        except ExamGateError as err:
+            await lane.fault("camera", err)
+            result = False, {}
+        a.timed("challenge_ms", t)
+        if result is None:
+            return m.ChallengeChecked(False, unavailable=True)
+        passed, signals = result
+        a.pad_signals.update({f"challenge_{k}": v for k, v in signals.items()})
+        a.pad_signals.update({f"challenge_action_{action}": 1.0, "challenge_passed": float(passed)})
+        return m.ChallengeChecked(passed)
 
     async def record_decision(self, action: m.RecordDecision) -> None:
         a, lane, report = self.attempt, self.lane, self.attempt.report
@@ -158,6 +189,7 @@ class CandidateRun:
         report.reasons = action.reasons
         report.face_score = action.similarity
         report.pad_score = a.pad_score
+        report.pad_signals = dict(a.pad_signals)
         report.face_attempts = action.face_attempts
         a.timed("decision_ms", a.started)
         event = self._decision_event(action)
@@ -195,6 +227,7 @@ class CandidateRun:
             face_attempts=action.face_attempts,
             timings_ms=dict(a.report.timings_ms),
             pad_score=a.pad_score,
+            pad_signals=dict(a.pad_signals) or None,
             pad_model=getattr(self.lane.pad, "model_version", None),
             pad_mode=a.params.pad_mode if self.lane.pad is not None else None,
             credential=a.credential,

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from edge.devices import Camera, CardReader, CardTap, FaceVerifier, Frame, RgbImage, Turnstile
+from edge.devices import Camera, CardReader, CardTap, FaceVerifier, Frame, Turnstile
 from edge.errors import ExamGateError, PolicyError
 from edge.events.models import DeviceFault, DeviceStatus, Event, Stamp, StampFields
 from edge.keys import AccessKeySource, TapQrKeySource
 from edge.lane.attempt import Attempt
 from edge.lane.handlers import CandidateRun
 from edge.lane.notices import LaneListener, Notice, TapSeen, tell
-from edge.lane.records import AssistedRequest, CandidateReport, EvidenceSink, LaneSettings
+from edge.lane.records import AssistedRequest, CandidateReport, EvidenceSink, LanePad, LaneSettings
 from edge.policy import machine as m
 from edge.reviews import ReviewBroker
 from edge.store import Store
@@ -42,7 +43,8 @@ class Lane:
         listeners: Iterable[LaneListener] = (),
         evidence: EvidenceSink | None = None,
         keys: AccessKeySource | None = None,
-        pad: Callable[[RgbImage], tuple[float | None, bool]] | None = None,
+        pad: LanePad | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.params = params
@@ -55,7 +57,8 @@ class Lane:
         self.listeners: list[LaneListener] = list(listeners)
         self.evidence = evidence
         self.keys = keys or TapQrKeySource()
-        self.pad = pad  # presentation-attack check of the best frame (issue 12); None: [pad] mode off
+        self.pad = pad  # presentation-attack detection (issue 12); None: [pad] mode off
+        self.rng = rng or random.SystemRandom()  # the challenge action must not be predictable
         self.centre_lock: str | None = None  # set by the centre's gate.lock command
         self.fire_release_active = False  # set from the turnstile's fire loop; independent of the centre's lock
         self.stop_event: asyncio.Event | None = None

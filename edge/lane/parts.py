@@ -7,15 +7,15 @@ never the reverse.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import random
 from typing import Protocol
 
-from edge.devices import CardReader, FaceVerifier, Frame, RgbImage, Turnstile
+from edge.devices import Camera, CardReader, FaceVerifier, Frame, Turnstile
 from edge.errors import ExamGateError
 from edge.events.models import Event, Stamp
 from edge.keys import AccessKeySource
 from edge.lane.notices import Notice
-from edge.lane.records import EvidenceSink, LaneSettings
+from edge.lane.records import EvidenceSink, LanePad, LaneSettings
 from edge.reviews import ReviewBroker
 from edge.store import Store
 
@@ -23,13 +23,15 @@ from edge.store import Store
 class LaneParts(Protocol):
     settings: LaneSettings
     reader: CardReader
+    camera: Camera
     turnstile: Turnstile
     verifier: FaceVerifier
     store: Store
     reviews: ReviewBroker
     evidence: EvidenceSink | None
     keys: AccessKeySource
-    pad: Callable[[RgbImage], tuple[float | None, bool]] | None
+    pad: LanePad | None
+    rng: random.Random  # picks the challenge action
     stop_event: asyncio.Event | None
 
     def tell(self, notice: Notice) -> None: ...

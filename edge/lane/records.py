@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -47,6 +48,7 @@ class CandidateReport:
     full_name: str | None = None
     face_score: float | None = None
     pad_score: float | None = None  # lowest presentation-attack score over the attempts (None: PAD off)
+    pad_signals: dict[str, float] = field(default_factory=dict)  # multi-frame PAD signals, challenge result ({}: none)
     face_attempts: int = 0
     passed: bool | None = None
     reviewed_by: str | None = None
@@ -70,3 +72,24 @@ class EvidenceSink(Protocol):
     def keep(
         self, attempt_id: str, live: RgbImage | None, chip_image: bytes | None, roster_photo: bytes | None
     ) -> None: ...
+
+
+class LanePad(Protocol):
+    """Presentation-attack detection as the lane uses it (``edge.vision.pad.gate.GatePad``); scores higher = live."""
+
+    model_version: str | None
+
+    @property
+    def challenge_timeout_s(self) -> float: ...
+
+    def __call__(self, frame: RgbImage) -> tuple[float | None, bool]:
+        """(passive score of the frame's face or None when none was scored, PAD unavailable)."""
+        ...
+
+    def signals(self, frames: Sequence[RgbImage]) -> dict[str, float]:
+        """The attempt's multi-frame signals (``nonrigid_motion``, ``planar_residual``, ``blink``…); ``{}``: none."""
+        ...
+
+    def challenge(self, action: str, capture: Callable[[], RgbImage]) -> tuple[bool, dict[str, float]] | None:
+        """Watch frames from ``capture`` for the action: (passed, signals); None when it cannot be checked."""
+        ...

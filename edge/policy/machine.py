@@ -4,6 +4,7 @@ Path of one candidate::
 
     IDLE --CardPresented--> READING_CHIP --ChipRead--> LOOKING_UP --RosterFound--> CAPTURING_FACE
     IDLE --AssistedStart (officer checked the person's credential)--> LOOKING_UP
+      (card tap, PAD challenge on) CAPTURING_FACE --RunChallenge → ChallengeChecked--> CAPTURING_FACE
       CAPTURING_FACE --FaceCaptured--> (retry) CAPTURING_FACE | decision
       decision pass   --> GATE_OPEN --PassageConfirmed|PassageTimedOut--> DONE
       decision review --> AWAITING_REVIEW --ReviewResolved(approved)--> GATE_OPEN ; (denied) --> DONE
@@ -77,6 +78,15 @@ class FaceCaptured:
     flags: tuple[str, ...] = ()  # findings that allow at most a review (roster photo disagrees, chip photo unusable)
     pad_score: float | None = None  # PAD bona fide score 0..1 (higher = live); None: not scored in this attempt
     pad_unavailable: bool = False  # PAD is on but its models are missing/broken: the gate runs degraded
+    pad_signals: dict[str, float] | None = None  # multi-frame PAD signals of this attempt (higher = live); None: none
+
+
+@dataclass(frozen=True)
+class ChallengeChecked:
+    """The active PAD challenge's result: the asked action was seen in time, or not (or it could not be checked)."""
+
+    passed: bool
+    unavailable: bool = False  # the face landmark model is missing/broken: PAD runs degraded
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,7 @@ Input = (
     | RosterFound
     | RosterMissing
     | FaceCaptured
+    | ChallengeChecked
     | ReviewResolved
     | PassageConfirmed
     | PassageTimedOut
@@ -132,6 +143,11 @@ class LookupRoster:
 @dataclass(frozen=True)
 class CaptureFace:
     attempt: int
+
+
+@dataclass(frozen=True)
+class RunChallenge:
+    """Ask the candidate for a random action (turn the head, blink) and check it from the face mesh."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +189,7 @@ Action = (
     ReadChip
     | LookupRoster
     | CaptureFace
+    | RunChallenge
     | RecordDecision
     | RequestReview
     | OpenGate
@@ -193,6 +210,10 @@ class PolicyParams:
     pad_mode: Literal["off", "signal", "enforce"] = "off"  # off: ignored; signal: recorded only; enforce: below
     pad_threshold: float = 0.8  # enforce: a face scoring below this is capped at review (PAD_SUSPECTED)
     pad_attack_threshold: float = 0.05  # enforce: below this the attempt fails (PAD_ATTACK), no review
+    pad_challenge: bool = False  # signal/enforce: a card tap starts with the active challenge (RunChallenge)
+    pad_motion_rule: bool = False  # enforce: a sequence moving as one rigid plane is capped at review (PAD_SUSPECTED)
+    pad_min_nonrigid: float = 0.01  # motion rule: nonrigid_motion below this ...
+    pad_min_planar: float = 0.01  # ... and planar_residual below this = one rigid plane (both: higher = live)
     passive_auth: tuple[tuple[str, Verdict], ...] = (
         ("valid", "accept"),
         ("invalid", "reject"),
@@ -232,6 +253,8 @@ class LaneState:
     face_reasons: tuple[str, ...] = ()
     cap_reasons: tuple[str, ...] = ()  # chip findings that cap the outcome at review
     pad_min: float | None = None  # lowest PAD score over the attempts (any attack-like frame counts)
+    assisted: bool = False  # officer-assisted admission (no card tap): no active challenge
+    challenge_pending: bool = False  # RunChallenge was asked; only ChallengeChecked is accepted until it answers
     outcome: Outcome | None = None
 
     def evolve(self, **changes: Any) -> LaneState:
@@ -270,7 +293,31 @@ def _pad_caps(event: FaceCaptured, pad_min: float | None, p: PolicyParams) -> tu
         return (codes.PAD_UNAVAILABLE,)
     if pad_min is not None and pad_min < p.pad_threshold:
         return (codes.PAD_SUSPECTED,)
+    if p.pad_motion_rule and _rigid_plane(event.pad_signals or {}, p):
+        return (codes.PAD_SUSPECTED,)
     return ()
+
+
+def _rigid_plane(signals: dict[str, float], p: PolicyParams) -> bool:
+    """The frames moved as one rigid plane (a photo or a screen): both motion signals under their thresholds."""
+    nonrigid, planar = signals.get("nonrigid_motion"), signals.get("planar_residual")
+    return nonrigid is not None and planar is not None and nonrigid < p.pad_min_nonrigid and planar < p.pad_min_planar
+
+
+def _challenge_caps(event: ChallengeChecked, p: PolicyParams) -> tuple[str, ...]:
+    """In ``enforce`` mode a failed (or uncheckable) challenge caps the outcome at review; ``signal`` records only."""
+    if p.pad_mode != "enforce":
+        return ()
+    if event.unavailable:
+        return (codes.PAD_UNAVAILABLE,)
+    return () if event.passed else (codes.PAD_CHALLENGE_FAILED,)
+
+
+def _start_face(state: LaneState, p: PolicyParams) -> Transition:
+    """Into face capture: a card tap with the PAD challenge on is challenged first."""
+    if p.pad_challenge and p.pad_mode != "off" and not state.assisted:
+        return state.evolve(phase=Phase.CAPTURING_FACE, challenge_pending=True), (RunChallenge(),)
+    return state.evolve(phase=Phase.CAPTURING_FACE), (CaptureFace(1),)
 
 
 def _on_face(state: LaneState, event: FaceCaptured, p: PolicyParams) -> Transition:
@@ -319,7 +366,7 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
         if isinstance(event, CardPresented):
             return LaneState(phase=Phase.READING_CHIP, attempt_id=event.attempt_id, chip_attempts=1), (ReadChip(1),)
         if isinstance(event, AssistedStart):
-            return LaneState(phase=Phase.LOOKING_UP, attempt_id=event.attempt_id), (LookupRoster(),)
+            return LaneState(phase=Phase.LOOKING_UP, attempt_id=event.attempt_id, assisted=True), (LookupRoster(),)
         raise _illegal(state, event)
 
     if phase == Phase.READING_CHIP:
@@ -348,10 +395,15 @@ def step(state: LaneState, event: Input, p: PolicyParams) -> Transition:
         if isinstance(event, RosterFound):
             if event.already_admitted:
                 return _decide(state, "fail", (codes.ANTI_PASSBACK,))
-            return state.evolve(phase=Phase.CAPTURING_FACE), (CaptureFace(1),)
+            return _start_face(state, p)
         raise _illegal(state, event)
 
     if phase == Phase.CAPTURING_FACE:
+        if state.challenge_pending:
+            if isinstance(event, ChallengeChecked):
+                capped = tuple(dict.fromkeys(state.cap_reasons + _challenge_caps(event, p)))
+                return state.evolve(challenge_pending=False, cap_reasons=capped), (CaptureFace(1),)
+            raise _illegal(state, event)
         if isinstance(event, FaceCaptured):
             return _on_face(state, event, p)
         raise _illegal(state, event)

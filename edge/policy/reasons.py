@@ -18,6 +18,7 @@ LANE_ABORTED = "E_LANE_ABORTED"
 PAD_SUSPECTED = "PAD_SUSPECTED"  # presentation attack suspected: proctor review (issue 12)
 PAD_ATTACK = "E_PAD_ATTACK"  # confident presentation attack: fail
 PAD_UNAVAILABLE = "PAD_UNAVAILABLE"  # PAD on but its models could not run: review, never pass unchecked
+PAD_CHALLENGE_FAILED = "PAD_CHALLENGE_FAILED"  # the asked action (turn, blink) was not seen in time: review
 
 
 def passive_auth_reason(status: str) -> str:

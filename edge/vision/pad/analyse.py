@@ -3,8 +3,8 @@
 Outcomes per item: ``bona_fide`` (score >= threshold), ``attack``, or ``no_face`` (no usable face: no face, two
 faces, face too small, face cut by the border; ``bona_fide_score`` is then 0.0 and ``error`` says why).
 
-Multi-frame signals (recorded, not yet part of the decision), from the 468-point face mesh per frame (the
-detector's 6 keypoints when no landmarker is given):
+Multi-frame signals (recorded; the lane's optional motion rule uses the two motion ones), from the 468-point face
+mesh per frame (the detector's 6 keypoints when no landmarker is given):
 - ``blink``: (largest - smallest eye aspect ratio) / largest over the frames. Higher = the eyes closed and opened
   (live); a photo stays near 0. ``ear_min`` / ``ear_max`` are recorded too.
 - ``nonrigid_motion``: median residual of a similarity fit (points of frame i onto frame 0), in units of the eye
@@ -21,10 +21,11 @@ from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from edge.devices import RgbImage
 from edge.errors import ExamGateError
-from edge.vision.detect import FaceDetector
+from edge.vision.detect import Detection, FaceDetector
 from edge.vision.pad.landmarks import FaceLandmarker, eye_aspect_ratio
 from edge.vision.pad.passive import PassivePad
 from edge.vision.pad.settings import DEFAULT_THRESHOLD
@@ -50,6 +51,11 @@ class PadOneFrameError(ExamGateError):
 class PadFrameSizeError(ExamGateError):
     code = "E_PAD_FRAME_SIZES"
     remedy = "all frames of one sequence must come from one camera at one resolution"
+
+
+class PadNoLandmarkerError(ExamGateError):
+    code = "E_PAD_MODEL_MISSING"
+    remedy = "run `python models/fetch_landmarks.py` (hash in models/SHA256SUMS)"
 
 
 @dataclass
@@ -98,26 +104,16 @@ class PadAnalyser:
 
     def frames(self, frames: list[RgbImage]) -> PadResult:
         """Frames must be non-empty lists of equal-size images (E_PAD_ONE_FRAME / E_PAD_FRAME_SIZES raised)."""
-        if len(frames) < 2:
-            raise PadOneFrameError(f"{len(frames)} frame(s); at least 2 are needed")
-        sizes = {f.shape[:2] for f in frames}
-        if len(sizes) > 1:
-            raise PadFrameSizeError(f"frames of different sizes: {sorted(sizes)}")
-        scores, keypoints, ears = [], [], []
+        check_sequence(frames)
+        scores: list[float] = []
+        track = _Track()
         timings = {"detect_ms": 0.0, "pad_infer_ms": 0.0, "landmarks_ms": 0.0}
         try:
             for rgb in frames:
                 face, detect_ms = self._face(rgb, still=False)
                 passive = self.passive.score(rgb, face.box_xywh)
                 scores.append(passive.bona_fide_score)
-                if self.landmarker is not None:
-                    start = time.perf_counter()
-                    mesh = self.landmarker.mesh(rgb, face)
-                    timings["landmarks_ms"] += (time.perf_counter() - start) * 1000.0
-                    keypoints.append((mesh.points_xy, face.eye_distance_px))
-                    ears.append(eye_aspect_ratio(mesh.points_xy))
-                else:
-                    keypoints.append((face.keypoints_xy, face.eye_distance_px))
+                timings["landmarks_ms"] += self._follow(track, rgb, face)
                 timings["detect_ms"] += detect_ms
                 timings["pad_infer_ms"] += passive.timings_ms["pad_infer_ms"]
         except ExamGateError as exc:
@@ -127,16 +123,76 @@ class PadAnalyser:
             "frames": len(frames),
             "passive_min": round(score, 6),
             "passive_mean": round(float(np.mean(scores)), 6),
-            **motion_signals(keypoints),
+            **track.signals(),
         }
-        if ears:
-            signals |= {
-                "blink": round((max(ears) - min(ears)) / max(*ears, 1e-6), 5),
-                "ear_min": round(min(ears), 4),
-                "ear_max": round(max(ears), 4),
-            }
         per_frame = {k: round(v / len(frames), 2) for k, v in timings.items()}
         return PadResult(score, self._decide(score), signals, per_frame)
+
+    def motion(self, frames: list[RgbImage]) -> dict[str, float]:
+        """The multi-frame signals alone (no passive score) over the frames showing one usable face.
+
+        For the lane: a frame without a face (or with two) is left out; fewer than 2 usable frames give ``{}``.
+        ``frames`` counts the frames used.
+        """
+        check_sequence(frames)
+        track = _Track()
+        for rgb in frames:
+            try:
+                face, _ = self._face(rgb, still=False)
+            except ExamGateError:
+                continue
+            self._follow(track, rgb, face)
+        if len(track.keypoints) < 2:
+            return {}
+        return {"frames": float(len(track.keypoints)), **track.signals()}
+
+    def mesh_points(self, rgb: RgbImage) -> npt.NDArray[np.float64] | None:
+        """The 468-point mesh of the one face in ``rgb``, or None (no face, two faces). Needs the landmarker."""
+        if self.landmarker is None:
+            raise PadNoLandmarkerError("the face landmark model is not loaded")
+        try:
+            face, _ = self._face(rgb, still=False)
+        except ExamGateError:
+            return None
+        return self.landmarker.mesh(rgb, face).points_xy
+
+    def _follow(self, track: _Track, rgb: RgbImage, face: Detection) -> float:
+        """Add one frame's keypoints (the mesh when a landmarker is given) to ``track``; the landmark time in ms."""
+        if self.landmarker is None:
+            track.keypoints.append((face.keypoints_xy, face.eye_distance_px))
+            return 0.0
+        start = time.perf_counter()
+        mesh = self.landmarker.mesh(rgb, face)
+        track.keypoints.append((mesh.points_xy, face.eye_distance_px))
+        track.ears.append(eye_aspect_ratio(mesh.points_xy))
+        return (time.perf_counter() - start) * 1000.0
+
+
+@dataclass
+class _Track:
+    """Keypoints (and eye aspect ratios, with the mesh) of a face over a sequence of frames."""
+
+    keypoints: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    ears: list[float] = field(default_factory=list)
+
+    def signals(self) -> dict[str, float]:
+        signals = motion_signals(self.keypoints)
+        if self.ears:
+            signals |= {
+                "blink": round((max(self.ears) - min(self.ears)) / max(*self.ears, 1e-6), 5),
+                "ear_min": round(min(self.ears), 4),
+                "ear_max": round(max(self.ears), 4),
+            }
+        return signals
+
+
+def check_sequence(frames: list[RgbImage]) -> None:
+    """At least 2 frames of one size (E_PAD_ONE_FRAME / E_PAD_FRAME_SIZES)."""
+    if len(frames) < 2:
+        raise PadOneFrameError(f"{len(frames)} frame(s); at least 2 are needed")
+    sizes = {f.shape[:2] for f in frames}
+    if len(sizes) > 1:
+        raise PadFrameSizeError(f"frames of different sizes: {sorted(sizes)}")
 
 
 def _is_grey(rgb: RgbImage) -> bool:
