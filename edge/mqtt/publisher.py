@@ -98,6 +98,23 @@ class _State:
     attempts: dict[int, int] = field(default_factory=dict)
 
 
+@dataclass
+class _Alarm:
+    """A level alarm with hysteresis: it goes off when a value reaches its limit and clears below 80 % of it."""
+
+    active: bool = False
+
+    def crossed(self, value: float, limit: float) -> bool | None:
+        """True when the alarm goes off now, False when it clears now, None when nothing changed."""
+        if value >= limit and not self.active:
+            self.active = True
+            return True
+        if value < limit * 0.8 and self.active:
+            self.active = False
+            return False
+        return None
+
+
 class OutboxPublisher:
     """A thread draining the outbox. ``start()``/``stop()``; ``metrics()`` is safe from any thread."""
 
@@ -135,8 +152,8 @@ class OutboxPublisher:
         self._acked = 0
         self._failed = 0
         self._alarms = 0
-        self._backlog_alarm = False
-        self._disk_alarm = False
+        self._backlog_alarm = _Alarm()
+        self._disk_alarm = _Alarm()
         self._backlog = 0
         self._oldest_age_s: float | None = None
         self._next_check = 0.0
@@ -178,8 +195,8 @@ class OutboxPublisher:
                 acked=self._acked,
                 failed=self._failed,
                 alarms_raised=self._alarms,
-                backlog_alarm=self._backlog_alarm,
-                disk_alarm=self._disk_alarm,
+                backlog_alarm=self._backlog_alarm.active,
+                disk_alarm=self._disk_alarm.active,
             )
 
     # ------------------------------------------------------------------ ack path (network thread)
@@ -315,27 +332,22 @@ class OutboxPublisher:
             self._backlog = backlog
             self._oldest_age_s = age
         threshold = self._settings.backlog_alarm_events
-        if backlog >= threshold and not self._backlog_alarm:
-            self._backlog_alarm = True
+        crossed = self._backlog_alarm.crossed(backlog, threshold)
+        if crossed:
             self._raise_fault(
                 "E_OUTBOX_BACKLOG",
                 f"{backlog} events waiting for the broker (alarm at {threshold}); oldest {age or 0:.0f} s",
                 "check the uplink and the broker; events are kept on disk and sent when it is back",
             )
-        elif backlog < threshold * 0.8 and self._backlog_alarm:
-            self._backlog_alarm = False
+        elif crossed is False:
             log.info("outbox backlog back to %d events", backlog)
-        budget = self._settings.disk_budget_mb * 1024 * 1024
         used = self._db_bytes()
-        if used >= budget and not self._disk_alarm:
-            self._disk_alarm = True
+        if self._disk_alarm.crossed(used, self._settings.disk_budget_mb * 1024 * 1024):
             self._raise_fault(
                 "E_OUTBOX_DISK",
                 f"the store uses {used // (1024 * 1024)} MB (budget {self._settings.disk_budget_mb} MB)",
                 "restore the uplink so the outbox drains, or free disk; nothing is dropped",
             )
-        elif used < budget * 0.8 and self._disk_alarm:
-            self._disk_alarm = False
 
     def _raise_fault(self, code: str, message: str, remedy: str) -> None:
         log.warning("%s: %s", code, message)
