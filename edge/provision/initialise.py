@@ -10,7 +10,7 @@ import string
 import subprocess
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -85,21 +85,13 @@ def _names_in(db: Path) -> set[str]:
     return {line.split(":", 1)[0] for line in lines if ":" in line}
 
 
-def _user_exists(layout: Layout, name: str) -> bool:
+def _account_exists(layout: Layout, db: Literal["passwd", "group"], name: str) -> bool:
+    """Whether the user (``db="passwd"``) or group (``db="group"``) ``name`` exists on the provisioned root."""
     if not layout.is_live:
-        return name in _names_in(layout.root / "etc" / "passwd")
+        return name in _names_in(layout.root / "etc" / db)
+    lookup = pwd.getpwnam if db == "passwd" else grp.getgrnam
     try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-def _group_exists(layout: Layout, name: str) -> bool:
-    if not layout.is_live:
-        return name in _names_in(layout.root / "etc" / "group")
-    try:
-        grp.getgrnam(name)
+        lookup(name)
     except KeyError:
         return False
     return True
@@ -134,7 +126,9 @@ def provision_init(
 
     # 1. service user and device groups (before any chown)
     for group in DEVICE_GROUPS:
-        run.run("group", ["groupadd", "--system", group], needed=not _group_exists(layout, group), execute=live)
+        run.run(
+            "group", ["groupadd", "--system", group], needed=not _account_exists(layout, "group", group), execute=live
+        )
     run.run(
         "user",
         [
@@ -148,7 +142,7 @@ def provision_init(
             "/usr/sbin/nologin",
             SERVICE_USER,
         ],
-        needed=not _user_exists(layout, SERVICE_USER),
+        needed=not _account_exists(layout, "passwd", SERVICE_USER),
         execute=live,
     )
 
