@@ -64,6 +64,16 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        "rejected: one row per message (a redelivery or a second worker adds none)",
+        """
+        DELETE FROM rejected a USING rejected b
+            WHERE a.id > b.id AND a.topic = b.topic AND a.payload_bytes = b.payload_bytes
+            AND coalesce(a.payload_excerpt, ''::bytea) = coalesce(b.payload_excerpt, ''::bytea);
+        CREATE UNIQUE INDEX rejected_once ON rejected (topic, payload_bytes, md5(coalesce(payload_excerpt, ''::bytea)));
+        """,
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 

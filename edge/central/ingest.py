@@ -9,6 +9,13 @@ messages unacknowledged in its persistent session; the broker delivers them agai
 PostgreSQL down: the batch is kept and retried (backoff up to 5 s) on a new connection; nothing is acknowledged
 meanwhile. MQTT reconnect: acks are only sent for messages of the current connection (older message ids are void;
 the broker redelivers those messages).
+
+Safety net (``safety_net=True``, ``examgate ingest --safety-net``): one extra worker with a plain, non-shared
+persistent subscription to every gate's events. mosquitto 2.0 restores such a subscription after a restart (it does
+not restore shared ones), so during the window before the share group subscribes again the broker still has a
+subscriber, queues the events for it and tells the gates 0x00 instead of 0x10 "no matching subscribers". The safety
+net stores each event and rejection the same way (the keys make the second copy a no-op) and leaves statuses to the
+share group.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from edge.central.errors import CentralDbError
 from edge.central.rows import EventRow, Limits, Rejection, classify
 from edge.mqtt.connection import build_client, connect_in_background
 from edge.mqtt.settings import MqttSettings
-from edge.mqtt.topics import PREFIX, shared_events_filter
+from edge.mqtt.topics import PREFIX, events_filter, shared_events_filter
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +58,9 @@ _INSERT_ONE = (
     f"INSERT INTO events ({_COLUMNS}) "  # noqa: S608 - constant column list
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id, occurred_at) DO NOTHING"
 )
-_REJECT = (
-    "INSERT INTO rejected (topic, reason, payload_bytes, payload_excerpt, received_at) VALUES (%s, %s, %s, %s, %s)"
+_REJECT = (  # one row per message: a redelivery, or the safety net's copy, is a no-op (migration 2)
+    "INSERT INTO rejected (topic, reason, payload_bytes, payload_excerpt, received_at) VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (topic, payload_bytes, md5(coalesce(payload_excerpt, ''::bytea))) DO NOTHING"
 )
 
 
@@ -104,6 +112,7 @@ class PgIngest:
         linger_s: float = 0.05,
         limits: Limits | None = None,
         offline_after_s: float = 120.0,
+        safety_net: bool = False,
     ) -> None:
         if batch < 1:
             raise ValueError("batch must be >= 1")
@@ -113,8 +122,10 @@ class PgIngest:
         self.limits = limits or Limits()
         self.offline_after_s = offline_after_s
         self.settings = settings
-        self.topic_filter = shared_events_filter(group)
-        cid = client_id or settings.client_id or f"examgate-ingest-{group}-{socket.gethostname()}"
+        self.safety_net = safety_net
+        self.topic_filter = events_filter() if safety_net else shared_events_filter(group)
+        role = "safety-net" if safety_net else group
+        cid = client_id or settings.client_id or f"examgate-ingest-{role}-{socket.gethostname()}"
         self.client = build_client(settings, cid)
         self.client.manual_ack_set(True)
         self.client.on_connect = self._on_connect
@@ -149,7 +160,8 @@ class PgIngest:
             log.warning("central ingest: connect refused: %s", reason)
             return
         self._generation += 1
-        client.subscribe([(self.topic_filter, 1), (STATUS_FILTER, 1)])
+        filters = [(self.topic_filter, 1)] if self.safety_net else [(self.topic_filter, 1), (STATUS_FILTER, 1)]
+        client.subscribe(filters)
 
     def _on_subscribe(self, *_a: Any) -> None:
         self.subscribed.set()
