@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 
 class ExamGateError(Exception):
     """Base class. ``code`` is stable (documented, used in events and exit JSON); ``remedy`` says what to do."""
@@ -65,3 +68,17 @@ class PolicyError(ExamGateError):
 class ImageError(ExamGateError):
     code = "E_IMAGE_INVALID"
     remedy = "use a readable JPEG, PNG or JPEG 2000 image"
+
+
+E = TypeVar("E", bound=ExamGateError)
+
+
+def error_factory(cls: type[E], *, code: str, remedy: str, message: str = "{}") -> Callable[..., E]:
+    """One named failure of an error family, declared once: ``make(*parts)`` returns
+    ``cls(message.format(*parts), code=code, remedy=remedy)``. ``message`` is a ``str.format`` template of the
+    string parts the caller passes; by default the caller passes the whole message."""
+
+    def make(*parts: str) -> E:
+        return cls(message.format(*parts), code=code, remedy=remedy)
+
+    return make

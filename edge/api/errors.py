@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge.errors import ExamGateError
+from edge.errors import ExamGateError, error_factory
 
 
 class ApiError(ExamGateError):
@@ -15,25 +15,21 @@ class AccountError(ApiError):
     remedy = "check the username (3-32 letters, digits, . _ -), the role (proctor, technician, viewer) and the password"
 
 
-def unknown_user(username: str) -> AccountError:
-    return AccountError(
-        f"no account named {username!r}",
-        code="E_ACCOUNT_UNKNOWN",
-        remedy="list the accounts with `examgate users list`, or create one with `examgate users add`",
-    )
-
-
-def weak_password(why: str) -> AccountError:
-    return AccountError(
-        f"password refused: {why}",
-        code="E_ACCOUNT_WEAK_PASSWORD",
-        remedy="choose at least 10 characters that are not the username",
-    )
-
-
-def token_file_error(path: str, why: str) -> ApiError:
-    return ApiError(
-        f"token file {path}: {why}",
-        code="E_API_TOKEN_FILE",
-        remedy="write a random token of at least 24 characters into the file and `chmod 600` it",
-    )
+unknown_user = error_factory(
+    AccountError,
+    code="E_ACCOUNT_UNKNOWN",
+    remedy="list the accounts with `examgate users list`, or create one with `examgate users add`",
+    message="no account named {!r}",
+)
+weak_password = error_factory(
+    AccountError,
+    code="E_ACCOUNT_WEAK_PASSWORD",
+    remedy="choose at least 10 characters that are not the username",
+    message="password refused: {}",
+)
+token_file_error = error_factory(
+    ApiError,
+    code="E_API_TOKEN_FILE",
+    remedy="write a random token of at least 24 characters into the file and `chmod 600` it",
+    message="token file {}: {}",
+)

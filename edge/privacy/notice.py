@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.errors import error_factory
 from edge.privacy.errors import PrivacyError
 from edge.tomlfile import load_toml_model
 
@@ -38,21 +39,17 @@ class Notice(BaseModel):
     items: tuple[NoticeItem, ...] = Field(min_length=REQUIRED_HEADINGS)
 
 
-def notice_missing(message: str) -> PrivacyError:
-    return PrivacyError(
-        message,
-        code="E_PRIVACY_NOTICE_MISSING",
-        remedy="restore the notice file or point privacy.notice_file at it; the gate does not capture faces without "
-        "showing the notice (template: edge/privacy/notice/vi.toml)",
-    )
-
-
-def notice_invalid(message: str) -> PrivacyError:
-    return PrivacyError(
-        message,
-        code="E_PRIVACY_NOTICE_INVALID",
-        remedy="fix the listed keys (compare with edge/privacy/notice/vi.toml) and raise its version",
-    )
+notice_missing = error_factory(
+    PrivacyError,
+    code="E_PRIVACY_NOTICE_MISSING",
+    remedy="restore the notice file or point privacy.notice_file at it; the gate does not capture faces without "
+    "showing the notice (template: edge/privacy/notice/vi.toml)",
+)
+notice_invalid = error_factory(
+    PrivacyError,
+    code="E_PRIVACY_NOTICE_INVALID",
+    remedy="fix the listed keys (compare with edge/privacy/notice/vi.toml) and raise its version",
+)
 
 
 def load_notice(path: Path | None = None) -> Notice:
