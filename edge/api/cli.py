@@ -4,10 +4,12 @@ never from the command line (it would show in `ps` and the shell history)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from edge.api.accounts import ROLES, AccountStore
 from edge.api.errors import AccountError
@@ -33,73 +35,72 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
-def _accounts(args: argparse.Namespace) -> AccountStore:
-    return AccountStore(load(args).store.path)
+@contextlib.contextmanager
+def _accounts(args: argparse.Namespace) -> Iterator[AccountStore]:
+    accounts = AccountStore(load(args).store.path)
+    try:
+        yield accounts
+    finally:
+        accounts.close()
+
+
+def _say(record: dict[str, object]) -> None:
+    print(json.dumps(record, ensure_ascii=False))
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    accounts = _accounts(args)
-    try:
+    with _accounts(args) as accounts:
         user = accounts.add_user(args.username, args.role, _password(args), _actor())
-    finally:
-        accounts.close()
-    print(json.dumps({"username": user.username, "role": user.role, "created": True}, ensure_ascii=False))
+    _say({"username": user.username, "role": user.role, "created": True})
     return EXIT_OK
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
-    accounts = _accounts(args)
-    try:
+    with _accounts(args) as accounts:
         accounts.set_password(args.username, _password(args), _actor())
-    finally:
-        accounts.close()
-    print(json.dumps({"username": args.username, "password_changed": True}, ensure_ascii=False))
+    _say({"username": args.username, "password_changed": True})
     return EXIT_OK
 
 
 def cmd_disable(args: argparse.Namespace) -> int:
-    accounts = _accounts(args)
-    try:
+    with _accounts(args) as accounts:
         accounts.disable(args.username, _actor())
-    finally:
-        accounts.close()
-    print(json.dumps({"username": args.username, "disabled": True}, ensure_ascii=False))
+    _say({"username": args.username, "disabled": True})
     return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    accounts = _accounts(args)
-    try:
+    with _accounts(args) as accounts:
         users = accounts.users()
-    finally:
-        accounts.close()
     for user in users:
-        print(json.dumps({"username": user.username, "role": user.role, "disabled": user.disabled}, ensure_ascii=False))
+        _say({"username": user.username, "role": user.role, "disabled": user.disabled})
     return EXIT_OK
+
+
+# Each action's arguments, in the order --help shows them (every action also takes --config).
+_ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "username": ("username", {}),
+    "role": ("--role", {"required": True, "choices": ROLES}),
+    "password": (
+        "--password-stdin",
+        {"action": "store_true", "help": "read the password from the first line of stdin"},
+    ),
+}
+_ACTIONS: tuple[tuple[str, str, Callable[[argparse.Namespace], int], tuple[str, ...]], ...] = (
+    ("add", "create an account", cmd_add, ("username", "role", "password")),
+    ("passwd", "set a new password (logs the account out everywhere)", cmd_passwd, ("username", "password")),
+    ("disable", "disable an account (logs it out everywhere)", cmd_disable, ("username",)),
+    ("list", "list the accounts (JSON lines)", cmd_list, ()),
+)
 
 
 def register(sub: SubParsers) -> None:
     users = sub.add_parser("users", help="local accounts of the proctor console (proctor, technician, viewer)")
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
-
-    add = users_sub.add_parser("add", help="create an account")
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    add_config_arg(add)
-    add.set_defaults(func=cmd_add)
-
-    passwd = users_sub.add_parser("passwd", help="set a new password (logs the account out everywhere)")
-    passwd.add_argument("username")
-    passwd.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    add_config_arg(passwd)
-    passwd.set_defaults(func=cmd_passwd)
-
-    disable = users_sub.add_parser("disable", help="disable an account (logs it out everywhere)")
-    disable.add_argument("username")
-    add_config_arg(disable)
-    disable.set_defaults(func=cmd_disable)
-
-    listing = users_sub.add_parser("list", help="list the accounts (JSON lines)")
-    add_config_arg(listing)
-    listing.set_defaults(func=cmd_list)
+    for name, help_text, func, arguments in _ACTIONS:
+        action = users_sub.add_parser(name, help=help_text)
+        for argument in arguments:
+            flag, options = _ARGUMENTS[argument]
+            action.add_argument(flag, **options)
+        add_config_arg(action)
+        action.set_defaults(func=func)
