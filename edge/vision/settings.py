@@ -7,8 +7,15 @@ distance) and the reference-photo gates (chip DG2 and roster photos: small, shar
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# The value kinds that recur below, each with its bounds stated once.
+Score = Annotated[float, Field(gt=0.0, lt=1.0)]  # a detector confidence, 0..1 with both ends excluded
+Floor = Annotated[float, Field(ge=0.0)]  # a lower gate on a measure that cannot be negative (pixels, variance)
+YawCeilingDeg = Annotated[float, Field(gt=0.0, le=90.0)]  # the largest |estimated yaw| a gate lets through
+Luma = Annotated[float, Field(ge=0.0, le=255.0)]  # a mean 8-bit grey level
 
 
 class VisionSettings(BaseModel):
@@ -45,8 +52,8 @@ class VisionSettings(BaseModel):
     )
 
     # ------------------------------------------------------------------ detection
-    detect_min_score: float = Field(
-        default=0.5, gt=0.0, lt=1.0, description="Detector confidence floor (0..1) for a face to be reported."
+    detect_min_score: Score = Field(
+        default=0.5, description="Detector confidence floor (0..1) for a face to be reported."
     )
     detect_pad_retry_fraction: float = Field(
         default=0.5,
@@ -54,8 +61,8 @@ class VisionSettings(BaseModel):
         le=2.0,
         description="When no face is found, pad each side by this fraction of the image size and retry (0 = off).",
     )
-    multiple_faces_min_score: float = Field(
-        default=0.7, gt=0.0, lt=1.0, description="A second face counts for E_MULTIPLE_FACES above this score (0..1)."
+    multiple_faces_min_score: Score = Field(
+        default=0.7, description="A second face counts for E_MULTIPLE_FACES above this score (0..1)."
     )
     multiple_faces_min_size_ratio: float = Field(
         default=0.5,
@@ -65,38 +72,30 @@ class VisionSettings(BaseModel):
     )
 
     # ------------------------------------------------------------------ live-capture gates
-    live_min_eye_distance_px: float = Field(
-        default=40.0, ge=0.0, description="Live face: inter-eye distance below this (pixels) is E_FACE_TOO_SMALL."
+    live_min_eye_distance_px: Floor = Field(
+        default=40.0, description="Live face: inter-eye distance below this (pixels) is E_FACE_TOO_SMALL."
     )
-    live_min_sharpness_var: float = Field(
+    live_min_sharpness_var: Floor = Field(
         default=40.0,
-        ge=0.0,
         description="Live face: variance of the Laplacian of the 150 px grey chip below this is E_FACE_BLURRED.",
     )
-    live_max_abs_yaw_deg: float = Field(
-        default=35.0, gt=0.0, le=90.0, description="Live face: |estimated yaw| above this (degrees) is E_FACE_POSE."
+    live_max_abs_yaw_deg: YawCeilingDeg = Field(
+        default=35.0, description="Live face: |estimated yaw| above this (degrees) is E_FACE_POSE."
     )
     # ------------------------------------------------------------------ reference-photo gates (chip / roster)
-    reference_min_eye_distance_px: float = Field(
+    reference_min_eye_distance_px: Floor = Field(
         default=16.0,
-        ge=0.0,
         description="Reference photo: inter-eye distance below this (pixels) is E_FACE_TOO_SMALL (chips are small).",
     )
-    reference_min_sharpness_var: float = Field(
-        default=5.0,
-        ge=0.0,
-        description="Reference photo: Laplacian-variance floor of the chip (upscaled photos are soft).",
+    reference_min_sharpness_var: Floor = Field(
+        default=5.0, description="Reference photo: Laplacian-variance floor of the chip (upscaled photos are soft)."
     )
-    reference_max_abs_yaw_deg: float = Field(
-        default=45.0, gt=0.0, le=90.0, description="Reference photo: |estimated yaw| ceiling (degrees)."
+    reference_max_abs_yaw_deg: YawCeilingDeg = Field(
+        default=45.0, description="Reference photo: |estimated yaw| ceiling (degrees)."
     )
     # ------------------------------------------------------------------ shared gates
-    min_face_luma: float = Field(
-        default=40.0, ge=0.0, le=255.0, description="Mean face luma (0..255) below this is E_FACE_TOO_DARK."
-    )
-    max_face_luma: float = Field(
-        default=220.0, ge=0.0, le=255.0, description="Mean face luma (0..255) above this is E_FACE_TOO_BRIGHT."
-    )
+    min_face_luma: Luma = Field(default=40.0, description="Mean face luma (0..255) below this is E_FACE_TOO_DARK.")
+    max_face_luma: Luma = Field(default=220.0, description="Mean face luma (0..255) above this is E_FACE_TOO_BRIGHT.")
     yaw_nose_depth_ratio: float = Field(
         default=0.5,
         gt=0.0,
