@@ -212,8 +212,8 @@ class PolicyParams:
     pad_attack_threshold: float = 0.05  # enforce: below this the attempt fails (PAD_ATTACK), no review
     pad_challenge: bool = False  # signal/enforce: a card tap starts with the active challenge (RunChallenge)
     pad_motion_rule: bool = False  # enforce: a sequence moving as one rigid plane is capped at review (PAD_SUSPECTED)
-    pad_min_nonrigid: float = 0.01  # motion rule: nonrigid_motion below this ...
-    pad_min_planar: float = 0.01  # ... and planar_residual below this = one rigid plane (both: higher = live)
+    pad_min_nonrigid: float = 0.03  # motion rule: nonrigid_motion below this ...
+    pad_min_planar: float = 0.012  # ... and planar_residual below this = one rigid plane (both: higher = live)
     passive_auth: tuple[tuple[str, Verdict], ...] = (
         ("valid", "accept"),
         ("invalid", "reject"),

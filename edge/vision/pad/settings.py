@@ -9,8 +9,8 @@ Scores: ``bona_fide_score`` 0..1, higher = more likely live (see docs/face.md).
 Multi-frame signals (recorded in every mode but off, when an attempt captured 2 frames or more): ``nonrigid_motion``
 and ``planar_residual``, both higher = more likely live. ``motion_rule = true`` (enforce only) caps at review
 (PAD_SUSPECTED) a sequence that moves as one rigid plane: ``nonrigid_motion < min_nonrigid_motion`` AND
-``planar_residual < min_planar_residual``. Off by default: a still live candidate also barely moves, and the
-thresholds have no measured operating point yet.
+``planar_residual < min_planar_residual`` (eye-distance units). Off by default: a still live candidate also barely
+moves, and the defaults come from simulated frames only (docs/face.md), not from live or attack video.
 
 Active challenge (``challenge = true``, with ``mode`` signal or enforce, card taps only): the kiosk asks for a random
 action (turn the head left / right, blink) and the lane watches for up to ``challenge_timeout_s``. ``enforce``: a
@@ -43,10 +43,10 @@ class PadSettings(BaseModel):
         default=False, description="enforce: a sequence moving as one rigid plane goes to review (PAD_SUSPECTED)"
     )
     min_nonrigid_motion: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.01, description="motion rule: below this (and below min_planar_residual) = rigid; higher = live"
+        default=0.03, description="motion rule: below this (and below min_planar_residual) = rigid; higher = live"
     )
     min_planar_residual: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.01, description="motion rule: below this (and below min_nonrigid_motion) = planar; higher = live"
+        default=0.012, description="motion rule: below this (and below min_nonrigid_motion) = planar; higher = live"
     )
     num_threads: Annotated[int, Field(ge=1, le=4)] = 1
 
