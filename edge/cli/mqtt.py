@@ -13,6 +13,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from edge.central.cli import require_ingest_target, run_postgres_ingest
+from edge.cliflags import Flag, add_flags, keywords
 from edge.mqtt.asyncapi import committed_asyncapi_path, render_asyncapi
 from edge.mqtt.connection import build_client, unreachable
 from edge.mqtt.ingest import EventSink, Ingestor
@@ -24,31 +25,32 @@ SubParsers = argparse._SubParsersAction
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+# The broker flags besides --broker, each with the MqttSettings field it sets.
+_SETTINGS_FLAGS = (
+    Flag("--ca", "ca_file", {"type": Path, "help": "CA bundle for the broker certificate"}),
+    Flag("--cert", "cert_file", {"type": Path, "help": "client certificate (mTLS)"}),
+    Flag("--key", "key_file", {"type": Path, "help": "client key (mTLS)"}),
+    Flag("--username", "username"),
+    Flag("--password-file", "password_file", {"type": Path}),
+    Flag("--client-id", "client_id"),
+    Flag(
+        "--allow-plaintext-remote",
+        "allow_plaintext_remote",
+        {"action": "store_true", "help": "allow mqtt:// to a non-loopback host"},
+    ),
+)
+
+
 def _broker_args(parser: argparse.ArgumentParser, *, broker_required: bool = True) -> None:
     parser.add_argument("--broker", required=broker_required, help="mqtt://host:port or mqtts://host:port")
-    parser.add_argument("--ca", type=Path, help="CA bundle for the broker certificate")
-    parser.add_argument("--cert", type=Path, help="client certificate (mTLS)")
-    parser.add_argument("--key", type=Path, help="client key (mTLS)")
-    parser.add_argument("--username")
-    parser.add_argument("--password-file", type=Path)
-    parser.add_argument("--client-id")
-    parser.add_argument("--allow-plaintext-remote", action="store_true", help="allow mqtt:// to a non-loopback host")
+    add_flags(parser, _SETTINGS_FLAGS)
     parser.add_argument("--count", type=int, help="exit after this many messages")
     parser.add_argument("--timeout-s", type=float, help="exit after this many seconds")
 
 
 def settings_from_args(args: argparse.Namespace) -> MqttSettings:
     """``E_MQTT_URL`` for a bad --broker, ``E_MQTT_CONFIG`` for bad TLS/credential options."""
-    return MqttSettings.from_options(
-        broker_url=args.broker,
-        client_id=args.client_id,
-        ca_file=args.ca,
-        cert_file=args.cert,
-        key_file=args.key,
-        username=args.username,
-        password_file=args.password_file,
-        allow_plaintext_remote=args.allow_plaintext_remote,
-    )
+    return MqttSettings.from_options(broker_url=args.broker, **keywords(args, _SETTINGS_FLAGS))
 
 
 def _deadline(args: argparse.Namespace) -> float | None:

@@ -7,10 +7,21 @@ import json
 import sys
 from pathlib import Path
 
+from edge.cliflags import Flag, add_flags, keywords
 from edge.cmdline import EXIT_ERROR, EXIT_OK
 from edge.errors import ExamGateError
 from edge.provision.certs import import_cert
 from edge.provision.initialise import provision_init
+
+# `provision init`'s flags, each with the provision_init keyword it sets.
+_INIT_FLAGS = (
+    Flag("--site", "site_id", {"required": True, "help": "exam centre id (site.site_id)"}),
+    Flag("--gate", "gate_id", {"required": True, "help": "lane id within the site (site.gate_id)"}),
+    Flag("--broker", "broker_url", {"required": True, "help": "central MQTT broker, mqtts://host:port"}),
+    Flag("--root", "root", {"type": Path, "default": Path("/"), "help": "system root to provision (default /)"}),
+    Flag("--source", "source", {"type": Path, "default": None, "help": "ExamGate source checkout (units, templates)"}),
+    Flag("--dry-run", "dry_run", {"action": "store_true", "help": "print each action, change nothing"}),
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,12 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     commands = group.add_subparsers(dest="provision_command", required=True)
 
     init = commands.add_parser("init", help="create data dir, device key + CSR, config, service user, units")
-    init.add_argument("--site", required=True, help="exam centre id (site.site_id)")
-    init.add_argument("--gate", required=True, help="lane id within the site (site.gate_id)")
-    init.add_argument("--broker", required=True, help="central MQTT broker, mqtts://host:port")
-    init.add_argument("--root", type=Path, default=Path("/"), help="system root to provision (default /)")
-    init.add_argument("--source", type=Path, default=None, help="ExamGate source checkout (units, templates)")
-    init.add_argument("--dry-run", action="store_true", help="print each action, change nothing")
+    add_flags(init, _INIT_FLAGS)
     init.set_defaults(func=_init)
 
     cert = commands.add_parser("import-cert", help="install the certificate the centre issued for this gate")
@@ -46,14 +52,7 @@ def _fail(exc: ExamGateError) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     try:
-        report = provision_init(
-            site_id=args.site,
-            gate_id=args.gate,
-            broker_url=args.broker,
-            root=args.root,
-            dry_run=args.dry_run,
-            source=args.source,
-        )
+        report = provision_init(**keywords(args, _INIT_FLAGS))
     except ExamGateError as exc:
         return _fail(exc)
     _emit(report)
