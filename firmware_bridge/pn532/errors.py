@@ -9,6 +9,7 @@ from __future__ import annotations
 from edge.errors import DeviceError
 
 _CABLE_REMEDY = "check the PN532's serial cable, power and baud rate, then run `examgate selftest`"
+_HOLD_STILL_REMEDY = "hold the card still on the reader until the gate beeps"
 
 
 class Pn532Error(DeviceError):
@@ -19,10 +20,9 @@ class Pn532Error(DeviceError):
 
 
 class SerialLinkError(Pn532Error):
-    """The serial port itself failed: cannot be opened, or EIO on read/write/flush (USB adapter pulled, pty closed)."""
+    """The serial port itself failed: cannot be opened, or EIO on read/write/flush (USB adapter pulled, pty closed).
 
-    code = "E_PN532_FAULT"
-    remedy = _CABLE_REMEDY
+    Same code and remedy as its base; its own class so that the APDU channel can tell a lost link from other faults."""
 
 
 class FrameError(Pn532Error):
@@ -82,14 +82,14 @@ class TargetTimeoutError(Pn532StatusError):
     """Status 0x01: the card did not answer (most often: it left the field)."""
 
     code = "E_PN532_TARGET_TIMEOUT"
-    remedy = "hold the card still on the reader until the gate beeps"
+    remedy = _HOLD_STILL_REMEDY
 
 
 class TargetGoneError(Pn532StatusError):
     """Status 0x29/0x2A/0x2B: the target was released, exchanged or disappeared."""
 
     code = "E_PN532_TARGET_GONE"
-    remedy = "hold the card still on the reader until the gate beeps"
+    remedy = _HOLD_STILL_REMEDY
 
 
 class RfError(Pn532StatusError):
