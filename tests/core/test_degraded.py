@@ -9,11 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from lane_helpers import run_until, write_card
 
 from edge.config import sample_config
 from edge.degraded import Reopening, ReopeningTurnstile
 from edge.errors import DeviceError
-from edge.lane import CandidateReport, on_done
+from edge.lane import CandidateReport
 from edge.store import RosterRow
 from edge.wiring import build_gate
 from firmware_bridge.sim.fixture_reader import FixtureCardReader
@@ -26,14 +27,7 @@ FACES = Path(__file__).resolve().parents[2] / "demo" / "faces"
 def make_cards(tmp: Path) -> Path:
     cards = tmp / "cards"
     cards.mkdir()
-    card = {
-        "format": "examgate-card-fixture/1",
-        "personal_id": "001099012345",
-        "full_name": "An",
-        "birth_date": "1999-01-01",
-        "face_image": str(FACES / "person01" / "img4.jpg"),
-    }
-    (cards / "an.json").write_text(json.dumps(card), encoding="utf-8")
+    write_card(cards, "an", "001099012345", "An", FACES / "person01" / "img4.jpg")
     return cards
 
 
@@ -45,25 +39,10 @@ def test_missing_camera_starts_degraded_and_sends_candidates_to_review(tmp_path:
         assert [name for name, _ in gate.lane.startup_faults] == ["camera"]
         assert gate.lane.startup_faults[0][1].code == "E_CAMERA_FOLDER_MISSING"
         gate.store.replace_roster("S", [RosterRow("SBD-1", "001099012345", "An")])
-        reader = gate.reader
-        assert isinstance(reader, FixtureCardReader)
-        reports: list[CandidateReport] = []
-
-        async def go() -> None:
-            stop = asyncio.Event()
-
-            def done(report: CandidateReport) -> None:
-                reports.append(report)
-                stop.set()
-
-            gate.lane.listen(on_done(done))
-            gate.lane.settings = dataclasses.replace(
-                gate.lane.settings, frames_per_attempt=1, capture_window_s=0.0, review_timeout_s=0.5
-            )
-            reader.tap("an")
-            await asyncio.wait_for(gate.lane.run(stop), timeout=30)
-
-        asyncio.run(go())
+        gate.lane.settings = dataclasses.replace(
+            gate.lane.settings, frames_per_attempt=1, capture_window_s=0.0, review_timeout_s=0.5
+        )
+        reports = run_until(gate, taps=1, stop_after_reports=1)
         events = [json.loads(r.payload) for r in gate.store.outbox_all()]
         assert events[0]["event_type"] == "device.fault" and events[0]["code"] == "E_CAMERA_FOLDER_MISSING"
         assert events[1]["event_type"] == "device.status" and events[1]["state"] == "degraded"

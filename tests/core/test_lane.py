@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from lane_helpers import sim_gate, tap, write_card
 
-from edge.config import sample_config
 from edge.lane import (
     REVIEW_FLAGS,
     AssistedRequest,
@@ -31,7 +31,7 @@ from edge.lane import (
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
 from edge.vision.verifier import REVIEW_EVIDENCE
-from edge.wiring import Gate, build_gate
+from edge.wiring import Gate
 from firmware_bridge.camera.folder import FolderCamera
 from firmware_bridge.sim.fixture_reader import FixtureCardReader
 from firmware_bridge.sim.score_verifier import ScoreTableVerifier
@@ -41,16 +41,7 @@ FACES = Path(__file__).resolve().parents[2] / "demo" / "faces"
 
 
 def card(tmp: Path, name: str, pid: str, **extra: object) -> None:
-    data = {
-        "format": "examgate-card-fixture/1",
-        "personal_id": pid,
-        "full_name": name.title(),
-        "birth_date": "1999-01-01",
-        "sex": "M",
-        "face_image": str(FACES / "person01" / "img4.jpg"),
-        **extra,
-    }
-    (tmp / "cards" / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    write_card(tmp / "cards", name, pid, name.title(), FACES / "person01" / "img4.jpg", sex="M", **extra)
 
 
 def scene(tmp: Path, name: str, image: str) -> Path:
@@ -71,15 +62,7 @@ def gate(tmp_path: Path) -> Iterator[Gate]:
     for name in scores:
         scene(tmp_path, name, "person01/img5.jpg")
     scene(tmp_path, "empty", "person01/img5.jpg")  # score table has no entry: no usable face
-    cfg = sample_config(tmp_path)
-    built = build_gate(
-        cfg,
-        session_id="SES1",
-        reader=FixtureCardReader(tmp_path / "cards"),
-        camera=FolderCamera(tmp_path / "camera" / "high", fps=1000),
-        turnstile=VirtualTurnstile(pulse_ms=10, passage_after_s=0.01),
-        verifier=ScoreTableVerifier(scores),
-    )
+    built = sim_gate(tmp_path, ScoreTableVerifier(scores))
     built.store.replace_roster(
         "SES1",
         [
@@ -93,32 +76,6 @@ def gate(tmp_path: Path) -> Iterator[Gate]:
     )
     yield built
     built.close()
-
-
-def tap(gate: Gate, card_name: str, scene_name: str, *, proctor: ReviewAnswer | None = None) -> CandidateReport:
-    reader = gate.reader
-    camera = gate.camera
-    assert isinstance(reader, FixtureCardReader) and isinstance(camera, FolderCamera)
-    camera.set_folder(camera.folder.parent / scene_name)
-    reader.tap(card_name)
-
-    async def go() -> CandidateReport:
-        gate.lane.reviews.bind(asyncio.get_running_loop())
-        if proctor is not None:
-            answer = proctor
-
-            def proctor_answers(notice: Notice) -> None:
-                if isinstance(notice, ReviewOpened):
-                    gate.reviews.resolve(notice.report.attempt_id, answer)
-
-            # the latest proctor answers from now on (one proctor listener per gate, as the old callback slot)
-            kept = [f for f in gate.lane.listeners if getattr(f, "__name__", "") != "proctor_answers"]
-            gate.lane.listeners[:] = [*kept, proctor_answers]
-        polled = await asyncio.to_thread(reader.poll, 1.0)
-        assert polled is not None
-        return await gate.lane.process(polled)
-
-    return asyncio.run(go())
 
 
 def tap_and_run_for(gate: Gate, card_name: str, seconds: float) -> None:

@@ -4,7 +4,6 @@ the camera, with [pad] off / signal / enforce. Real detector and PAD models; the
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import shutil
@@ -12,20 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lane_helpers import sim_gate, tap, write_card
 
 from edge.config import sample_config
-from edge.lane import CandidateReport
 from edge.policy import reasons as codes
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
 from edge.vision.pad.settings import PadSettings
-from edge.wiring import Gate, build_gate
-from firmware_bridge.camera.folder import FolderCamera
-from firmware_bridge.sim.fixture_reader import FixtureCardReader
+from edge.wiring import Gate
 from firmware_bridge.sim.score_verifier import ScoreTableVerifier
-from firmware_bridge.turnstile.virtual import VirtualTurnstile
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+DENY = ReviewAnswer(False, "proctor-1", "test")  # a review the attempt opens: we only look at the decision
 SCENES = {  # scene folder: camera frames (every frame's file stem scores 0.9 in the matcher)
     "live": [DATA / "faces/obama.jpg"],
     "print": [DATA / "pad/sim_print_biden.jpg"],  # simulated print: score ~0.3 (suspected)
@@ -36,52 +33,18 @@ SCENES = {  # scene folder: camera frames (every frame's file stem scores 0.9 in
 def _gate(tmp_path: Path, mode: str) -> Gate:
     (tmp_path / "cards").mkdir()
     shutil.copyfile(DATA / "faces/obama2.jpg", tmp_path / "cards/an.jpg")
-    card = {
-        "format": "examgate-card-fixture/1",
-        "personal_id": "001099012345",
-        "full_name": "An",
-        "birth_date": "1999-01-01",
-        "face_image": "an.jpg",
-    }
-    (tmp_path / "cards/an.json").write_text(json.dumps(card))
+    write_card(tmp_path / "cards", "an", "001099012345", "An", "an.jpg")
     for scene, files in SCENES.items():
         (tmp_path / "camera" / scene).mkdir(parents=True)
         for f in files:
             shutil.copyfile(f, tmp_path / "camera" / scene / "frame.jpg")
     cfg = sample_config(tmp_path).model_copy(update={"pad": PadSettings(mode=mode)})
-    gate = build_gate(
-        cfg,
-        session_id="SES1",
-        reader=FixtureCardReader(tmp_path / "cards"),
-        camera=FolderCamera(tmp_path / "camera" / "live", fps=1000),
-        turnstile=VirtualTurnstile(pulse_ms=10, passage_after_s=0.01),
-        verifier=ScoreTableVerifier({"frame": 0.9}),
-    )
+    gate = sim_gate(tmp_path, ScoreTableVerifier({"frame": 0.9}), scene="live", cfg=cfg)
     gate.store.replace_roster("SES1", [RosterRow("SBD-1", "001099012345", "An")])
     gate.lane.settings = dataclasses.replace(
         gate.lane.settings, capture_window_s=0.0, frames_per_attempt=1, passage_timeout_s=0.5, anti_passback=False
     )
     return gate
-
-
-def _tap(gate: Gate, scene: str) -> CandidateReport:
-    reader, camera = gate.reader, gate.camera
-    assert isinstance(reader, FixtureCardReader) and isinstance(camera, FolderCamera)
-    camera.set_folder(camera.folder.parent / scene)
-    reader.tap("an")
-
-    async def go() -> CandidateReport:
-        gate.lane.reviews.bind(asyncio.get_running_loop())
-        polled = await asyncio.to_thread(reader.poll, 1.0)
-        assert polled is not None
-        task = asyncio.create_task(gate.lane.process(polled))
-        await asyncio.sleep(0.3)
-        if not task.done():  # waiting for a proctor: deny, we only look at the decision
-            for attempt_id in gate.lane.reviews.pending():
-                gate.lane.reviews.resolve(attempt_id, ReviewAnswer(False, "proctor-1", "test"))
-        return await asyncio.wait_for(task, 5)
-
-    return asyncio.run(go())
 
 
 @pytest.fixture(params=["off", "signal", "enforce"])
@@ -93,7 +56,7 @@ def gate(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Gate,
 
 def test_lane_pad_modes(gate: tuple[Gate, str]) -> None:
     g, mode = gate
-    live, printed, screen = (_tap(g, s) for s in ("live", "print", "screen"))
+    live, printed, screen = (tap(g, "an", s, proctor=DENY) for s in ("live", "print", "screen"))
     assert live.outcome == "pass"
     decisions = [json.loads(r.payload) for r in g.store.outbox_pending(100) if r.event_type.startswith("candidate.")]
     assert len(decisions) == 3

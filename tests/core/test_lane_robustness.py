@@ -10,12 +10,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from lane_helpers import run_until, write_card
 
 from edge.config import sample_config
 from edge.devices import FaceResult, Frame, ReferenceImage
 from edge.errors import ExamGateError
 from edge.gate_commands import GateCommands
-from edge.lane import AssistedRequest, CandidateReport, ReviewOpened, on_done
+from edge.lane import AssistedRequest
 from edge.store import RosterRow
 from edge.wiring import Gate, build_gate
 from firmware_bridge.sim.fixture_reader import FixtureCardReader
@@ -37,14 +38,7 @@ class ExplodingVerifier:
 def make_gate(tmp: Path, verifier: object | None = None) -> Gate:
     cards = tmp / "cards"
     cards.mkdir(exist_ok=True)
-    card = {
-        "format": "examgate-card-fixture/1",
-        "personal_id": "001099012345",
-        "full_name": "An",
-        "birth_date": "1999-01-01",
-        "face_image": str(FACES / "person01" / "img4.jpg"),
-    }
-    (cards / "an.json").write_text(json.dumps(card), encoding="utf-8")
+    write_card(cards, "an", "001099012345", "An", FACES / "person01" / "img4.jpg")
     camera = tmp / "camera"
     camera.mkdir(exist_ok=True)
     shutil.copyfile(FACES / "person01" / "img5.jpg", camera / "grey.jpg")
@@ -66,31 +60,6 @@ def gate(tmp_path: Path) -> Iterator[Gate]:
     built = make_gate(tmp_path)
     yield built
     built.close()
-
-
-def run_until(gate: Gate, *, taps: int, stop_after_reports: int, on_review_stop: bool = False) -> list[CandidateReport]:
-    reader = gate.reader
-    assert isinstance(reader, FixtureCardReader)
-    reports: list[CandidateReport] = []
-
-    async def go() -> None:
-        stop = asyncio.Event()
-
-        def done(report: CandidateReport) -> None:
-            reports.append(report)
-            if len(reports) >= stop_after_reports:
-                stop.set()
-
-        gate.lane.listen(on_done(done))
-        if on_review_stop:
-            # SIGTERM while the proctor has not answered
-            gate.lane.listen(lambda notice: stop.set() if isinstance(notice, ReviewOpened) else None)
-        for _ in range(taps):
-            reader.tap("an")
-        await asyncio.wait_for(gate.lane.run(stop), timeout=30)
-
-    asyncio.run(go())
-    return reports
 
 
 def test_a_bug_in_one_candidate_does_not_stop_the_lane(tmp_path: Path) -> None:
