@@ -141,8 +141,11 @@ def undelivered(backlog: int, broker_url: str, timeout_s: float, why: MqttError 
 
 
 def print_summary(gate: Gate, reports: list[CandidateReport], broker_url: str | None) -> None:
-    counts = {o: sum(1 for r in reports if r.outcome == o) for o in ("pass", "review", "fail")}
-    reviewed = sum(1 for r in reports if r.reviewed_by)
+    def final(report: CandidateReport) -> str | None:  # a review the proctor rejected ends in fail
+        return "fail" if report.reviewed_by and report.outcome != "pass" else report.outcome
+
+    counts = {o: sum(1 for r in reports if final(r) == o) for o in ("pass", "review", "fail")}
+    reviewed = sum(1 for r in reports if r.reviewed_by and r.outcome == "pass")
     totals = [r.timings_ms.get("total_ms", 0.0) for r in reports]
     db = gate.cfg.store.path
     print()

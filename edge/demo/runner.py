@@ -41,6 +41,7 @@ from edge.mqtt.errors import MqttError
 from edge.mqtt.settings import MqttSettings
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
+from edge.vision.pad.settings import PadSettings
 from edge.vision.settings import VisionSettings
 from edge.wiring import Gate, build_gate, build_link, repo_root
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532
@@ -221,6 +222,7 @@ def prepare_workdir(scenario: Scenario, workdir: Path, reader_port: str | None =
         camera=FolderCameraConfig(path=camera / "step-00", fps=30.0),
         turnstile=SimulatedTurnstileConfig(pulse_ms=300, passage_after_s=0.05),
         matcher=TfliteMatcherConfig(),
+        pad=PadSettings(mode="enforce"),  # the committed thresholds: a suspected attack never passes
         privacy=PrivacyConfig(retention_days=1, key_file=key_file),
     )
 
