@@ -47,16 +47,21 @@ class ImageFace:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def read_pairs(csv_path: Path) -> list[Pair]:
-    """Rows of a pairs CSV (header ``image_a,image_b`` and optional ``same`` in 0/1/true/false)."""
+def _csv_rows(csv_path: Path, what: str) -> list[dict[str, str]]:
+    """The rows of a CSV file (a BOM is allowed); E_PAIRS_INVALID when the ``what`` file is missing or unreadable."""
     try:
         with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-            header = rows[0].keys() if rows else set()
+            return list(csv.DictReader(fh))
     except FileNotFoundError as exc:
-        raise PairsFileError(f"pairs file not found: {csv_path}") from exc
+        raise PairsFileError(f"{what} file not found: {csv_path}") from exc
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise PairsFileError(f"{csv_path}: cannot read CSV ({exc})") from exc
+
+
+def read_pairs(csv_path: Path) -> list[Pair]:
+    """Rows of a pairs CSV (header ``image_a,image_b`` and optional ``same`` in 0/1/true/false)."""
+    rows = _csv_rows(csv_path, "pairs")
+    header = rows[0].keys() if rows else set()
     if not rows:
         raise PairsFileError(f"{csv_path}: no rows")
     if not {"image_a", "image_b"} <= set(header):
@@ -92,13 +97,7 @@ def pairs_from_identities(csv_path: Path, half: str | None = None) -> list[Pair]
     """Every pair of images from an ``image,identity`` CSV: same identity = genuine, else impostor.
 
     With ``half`` ("A"/"B") only the identities of that half (:func:`identity_half`) are paired."""
-    try:
-        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except FileNotFoundError as exc:
-        raise PairsFileError(f"identities file not found: {csv_path}") from exc
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise PairsFileError(f"{csv_path}: cannot read CSV ({exc})") from exc
+    rows = _csv_rows(csv_path, "identities")
     if not rows or not {"image", "identity"} <= set(rows[0].keys()):
         raise PairsFileError(
             f"{csv_path}: need a header image,identity and at least one row",
