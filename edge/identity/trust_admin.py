@@ -30,11 +30,11 @@ from edge.identity.sod import ASN1_ERRORS, CERT_ERRORS, check_certificate
 from edge.identity.trust_store import (
     MANIFEST_NAME,
     MANIFEST_VERSION,
-    MAX_FILE_BYTES,
     TrustStore,
     TrustStoreError,
     certificate_country,
     parse_master_list,
+    read_capped,
     read_manifest,
     sha256_hex,
     verify_crl_signed_by,
@@ -92,12 +92,7 @@ class ImportReport:
 
 # ------------------------------------------------------------------ reading input
 def _read_input(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise TrustFormatError(f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
-        return path.read_bytes()
-    except OSError as exc:
-        raise TrustFormatError(f"cannot read {path}: {exc.strerror}") from exc
+    return read_capped(path, TrustFormatError, name=path.name, shown=f" {path}")
 
 
 def _load_pem_or_der_certs(data: bytes) -> list[x509.Certificate] | None:

@@ -149,7 +149,7 @@ class TrustStore:
     def _listed_file(self, entry: dict[str, str], problems: list[tuple[str, str]]) -> bytes | None:
         assert self.folder is not None
         try:
-            data = _read(self.folder / entry["file"])
+            data = read_capped(self.folder / entry["file"])
         except TrustStoreError as exc:
             problems.append((entry["file"], exc.message))
             log.warning("trust store: listed file %s skipped: %s", entry["file"], exc.message)
@@ -193,13 +193,17 @@ class TrustStore:
         return len(self.certificates)
 
 
-def _read(path: Path) -> bytes:
+def read_capped(
+    path: Path, error: type[ExamGateError] = TrustStoreError, *, name: str = "file", shown: str = ""
+) -> bytes:
+    """The bytes of ``path``, at most ``MAX_FILE_BYTES``; else ``error``, naming the file as ``name`` (too large)
+    or ``shown`` (unreadable)."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise TrustStoreError(f"file is larger than {MAX_FILE_BYTES} bytes")
+            raise error(f"{name} is larger than {MAX_FILE_BYTES} bytes")
         return path.read_bytes()
     except OSError as exc:
-        raise TrustStoreError(f"cannot read: {exc.strerror}") from exc
+        raise error(f"cannot read{shown}: {exc.strerror}") from exc
 
 
 def read_manifest(folder: Path) -> dict[str, list[dict[str, str]]] | None:
@@ -208,7 +212,7 @@ def read_manifest(folder: Path) -> dict[str, list[dict[str, str]]] | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(_read(path))
+        data = json.loads(read_capped(path))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TrustStoreError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
