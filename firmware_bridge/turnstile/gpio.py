@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 from edge.device_config import GpioTurnstileConfig
 from edge.devices import TurnstileStatus
-from firmware_bridge.turnstile.errors import TurnstileError, fire_release_active, no_relay, turnstile_closed
+from firmware_bridge.turnstile.errors import TurnstileError, no_relay
+from firmware_bridge.turnstile.release import check_release_allowed
 
 Direction = Literal["entry", "exit"]
 log = logging.getLogger(__name__)
@@ -95,10 +96,7 @@ class GpioTurnstile:
     def release(self, direction: Direction = "entry") -> None:
         """Pulse the direction's relay for ``pulse_ms`` (in the background; returns at once)."""
         with self._lock:
-            if self._closed:
-                raise turnstile_closed()
-            if self._fire_release:
-                raise fire_release_active()
+            check_release_allowed(closed=self._closed, fire_release=self._fire_release)
             relay = self._relays.get(direction)
             if relay is None:
                 raise no_relay(direction)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from edge.devices import TurnstileStatus
-from firmware_bridge.turnstile.errors import fire_release_active, turnstile_closed
+from firmware_bridge.turnstile.release import check_release_allowed
 
 Direction = Literal["entry", "exit"]
 
@@ -46,10 +46,7 @@ class VirtualTurnstile:
     # ---------------------------------------------------------------- port
     def release(self, direction: Direction = "entry") -> None:
         with self._lock:
-            if self._closed:
-                raise turnstile_closed()
-            if self._fire_release:
-                raise fire_release_active()
+            check_release_allowed(closed=self._closed, fire_release=self._fire_release)
             self._pulses.append(Pulse(direction, time.monotonic(), self.pulse_ms))
             self._passed.clear()
             if self.passage_after_s is not None:
