@@ -125,18 +125,20 @@ class AccountStore:
                 "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
                 (hashed, iso(self.clock()), username),
             )
-            if cur.rowcount != 1:
-                raise unknown_user(username)
-            c.execute("DELETE FROM api_sessions WHERE username = ?", (username,))
-            self._audit(c, actor, "account.passwd", {"username": username})
+            self._end_sessions(c, cur.rowcount, username, actor, "account.passwd")
 
     def disable(self, username: str, actor: str) -> None:
         with self._db.write() as c:
             cur = c.execute("UPDATE users SET disabled = 1 WHERE username = ?", (username,))
-            if cur.rowcount != 1:
-                raise unknown_user(username)
-            c.execute("DELETE FROM api_sessions WHERE username = ?", (username,))
-            self._audit(c, actor, "account.disable", {"username": username})
+            self._end_sessions(c, cur.rowcount, username, actor, "account.disable")
+
+    def _end_sessions(self, c: sqlite3.Connection, rows_changed: int, username: str, actor: str, action: str) -> None:
+        """After an UPDATE of the account: unknown user when it changed no row, else log its sessions out and audit
+        ``action``."""
+        if rows_changed != 1:
+            raise unknown_user(username)
+        c.execute("DELETE FROM api_sessions WHERE username = ?", (username,))
+        self._audit(c, actor, action, {"username": username})
 
     def users(self) -> list[User]:
         rows = self._db.read("SELECT username, role, disabled FROM users ORDER BY username")
