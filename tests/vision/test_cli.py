@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 import shutil
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from vision_helpers import run_face_cli
 
 from edge.devices import RgbImage
-from edge.vision.cli import register
 from edge.vision.pipeline import FacePipeline
 
 ROW_KEYS = {"image_a", "image_b", "similarity", "decision", "reasons", "timings_ms"}
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
-    parser = argparse.ArgumentParser(prog="examgate")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    code = args.func(args)
-    out = capsys.readouterr().out
-    return code, json.loads(out) if "--json" in argv else out
 
 
 @pytest.fixture
@@ -40,7 +28,9 @@ def images(tmp_path: Path, faces_dir: Path, gradient: RgbImage) -> Path:
 
 
 def test_compare_two_images(embedding_pipeline: FacePipeline, images: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, row = _run(["face", "compare", str(images / "obama.jpg"), str(images / "obama2.jpg"), "--json"], capsys)
+    code, row = run_face_cli(
+        ["face", "compare", str(images / "obama.jpg"), str(images / "obama2.jpg"), "--json"], capsys
+    )
     assert code == 0
     assert set(row) == ROW_KEYS
     assert row["image_a"] == str(images / "obama.jpg")
@@ -63,7 +53,7 @@ def test_compare_pairs_keeps_order_and_survives_bad_rows(
         "broken.jpg,biden.jpg,0\n"
         "obama2.jpg,biden.jpg,\n"
     )
-    code, rows = _run(["face", "compare", "--pairs", str(pairs), "--json"], capsys)
+    code, rows = run_face_cli(["face", "compare", "--pairs", str(pairs), "--json"], capsys)
     assert code == 0
     assert [(r["image_a"], r["image_b"]) for r in rows] == [
         ("obama.jpg", "obama2.jpg"),
@@ -88,7 +78,7 @@ def test_compare_pairs_keeps_order_and_survives_bad_rows(
 
 
 def test_detect_json(pipeline: FacePipeline, images: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = _run(["face", "detect", str(images / "obama.jpg"), "--json"], capsys)
+    code, out = run_face_cli(["face", "detect", str(images / "obama.jpg"), "--json"], capsys)
     assert code == 0
     assert (out["width"], out["height"]) == (364, 412)
     assert len(out["faces"]) == 1
@@ -97,14 +87,14 @@ def test_detect_json(pipeline: FacePipeline, images: Path, capsys: pytest.Captur
     assert face["box"]["width"] > 100
     assert out["reasons"] == []
     assert out["quality"]["eye_distance_px"] > 40
-    code, out = _run(["face", "detect", str(images / "wall.png"), "--json"], capsys)
+    code, out = run_face_cli(["face", "detect", str(images / "wall.png"), "--json"], capsys)
     assert code == 0
     assert out["faces"] == []
     assert out["reasons"] == ["E_NO_FACE"]
 
 
 def test_embed_json(embedding_pipeline: FacePipeline, images: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = _run(["face", "embed", str(images / "biden.jpg"), "--json"], capsys)
+    code, out = run_face_cli(["face", "embed", str(images / "biden.jpg"), "--json"], capsys)
     assert code == 0
     vector = np.array(out["embedding"])
     assert vector.shape == (128,)
@@ -130,7 +120,7 @@ def test_embed_json(embedding_pipeline: FacePipeline, images: Path, capsys: pyte
 def test_errors_print_code_message_remedy(
     embedding_pipeline: FacePipeline, images: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: str
 ) -> None:
-    status, out = _run([a.format(d=images) for a in argv] + ["--json"], capsys)
+    status, out = run_face_cli([a.format(d=images) for a in argv] + ["--json"], capsys)
     assert status != 0
     assert set(out) == {"code", "message", "remedy"}
     assert out["code"] == code
@@ -142,7 +132,7 @@ def test_config_vision_section_is_validated(
 ) -> None:
     cfg = images / "examgate.toml"
     cfg.write_text("[vision]\nframe_window_s = -1\n")
-    status, out = _run(["face", "detect", str(images / "obama.jpg"), "--config", str(cfg), "--json"], capsys)
+    status, out = run_face_cli(["face", "detect", str(images / "obama.jpg"), "--config", str(cfg), "--json"], capsys)
     assert status != 0
     assert out["code"] == "E_CONFIG_INVALID"
     assert "vision.frame_window_s" in out["message"]
@@ -160,7 +150,7 @@ def test_calibrate_writes_thresholds_and_plots(
     )
     out_file = images / "site" / "thresholds.toml"
     argv = ["face", "calibrate", "--identities", str(images / "identities.csv"), "--target-far", "0.001"]
-    status, out = _run([*argv, "--out", str(out_file), "--json"], capsys)
+    status, out = run_face_cli([*argv, "--out", str(out_file), "--json"], capsys)
     assert status == 0
     data = tomllib.loads(out_file.read_text())
     assert set(data) == {"version", "match", "review", "metric", "model_version", "calibration"}
@@ -193,6 +183,6 @@ def test_compare_refuses_thresholds_of_other_models(
     other = images / "other.toml"
     other.write_text(committed.replace(embedding_pipeline.model_version, "dlib_resnet_v1_int8+blazeface_sr@0badc0de"))
     argv = ["face", "compare", str(images / "obama.jpg"), str(images / "biden.jpg"), "--thresholds", str(other)]
-    status, out = _run([*argv, "--json"], capsys)
+    status, out = run_face_cli([*argv, "--json"], capsys)
     assert status != 0
     assert out["code"] == "E_THRESHOLDS_MODEL_MISMATCH"

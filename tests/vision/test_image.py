@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import struct
 import tracemalloc
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from vision_helpers import encode, png_header_only
 
 from edge.errors import ImageError
 from edge.vision.image import (
@@ -22,22 +21,6 @@ from edge.vision.image import (
     ImageUnreadableError,
     decode_image,
 )
-
-
-def _encode(img: Image.Image, fmt: str, **kwargs: object) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **kwargs)
-    return buf.getvalue()
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height but which carries no pixel data."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 def _assert_error(exc: ImageError, code: str) -> None:
@@ -96,7 +79,7 @@ def test_truncated_jpeg(faces_dir: Path) -> None:
 def test_png_alpha_is_composited_on_white() -> None:
     rgba = np.zeros((40, 40, 4), dtype=np.uint8)
     rgba[:, 20:] = (200, 10, 10, 255)  # right half opaque red, left half fully transparent black
-    out = decode_image(_encode(Image.fromarray(rgba, "RGBA"), "PNG"))
+    out = decode_image(encode(Image.fromarray(rgba, "RGBA"), "PNG"))
     assert out.shape == (40, 40, 3)
     assert np.all(out[:, :20] == 255)
     assert np.all(out[:, 20:] == (200, 10, 10))
@@ -106,20 +89,20 @@ def test_palette_with_transparency_and_la() -> None:
     pal = Image.new("P", (40, 40), 0)
     pal.putpalette([0, 0, 0, 0, 255, 0] + [0] * 762)
     pal.paste(1, (0, 0, 40, 20))
-    out = decode_image(_encode(pal, "PNG", transparency=0))
+    out = decode_image(encode(pal, "PNG", transparency=0))
     assert np.all(out[:20] == (0, 255, 0))
     assert np.all(out[20:] == 255)
     la = Image.merge("LA", (Image.new("L", (40, 40), 50), Image.new("L", (40, 40), 255)))
-    assert np.all(decode_image(_encode(la, "PNG")) == 50)
+    assert np.all(decode_image(encode(la, "PNG")) == 50)
 
 
 def test_grayscale_and_bilevel_become_three_equal_channels() -> None:
     grey = np.tile(np.arange(64, dtype=np.uint8) * 4, (64, 1))
-    out = decode_image(_encode(Image.fromarray(grey, "L"), "PNG"))
+    out = decode_image(encode(Image.fromarray(grey, "L"), "PNG"))
     assert out.shape == (64, 64, 3)
     assert np.array_equal(out[..., 0], grey)
     assert np.array_equal(out[..., 0], out[..., 2])
-    bilevel = decode_image(_encode(Image.new("1", (40, 40), 1), "PNG"))
+    bilevel = decode_image(encode(Image.new("1", (40, 40), 1), "PNG"))
     assert np.all(bilevel == 255)
 
 
@@ -129,7 +112,7 @@ def test_sixteen_bit_grey_png_is_scaled_not_clipped() -> None:
     arr[:, 32:] = 65535
     img = Image.fromarray(arr)
     assert img.mode.startswith("I;16")
-    out = decode_image(_encode(img, "PNG"))
+    out = decode_image(encode(img, "PNG"))
     assert out[0, 0, 0] == 0
     assert out[0, 20, 0] == 128
     assert out[0, 40, 0] == 255
@@ -137,7 +120,7 @@ def test_sixteen_bit_grey_png_is_scaled_not_clipped() -> None:
 
 def test_cmyk_jpeg_converts_to_rgb() -> None:
     cmyk = Image.new("CMYK", (48, 48), (0, 255, 255, 0))  # pure red in CMYK
-    data = _encode(cmyk, "JPEG", quality=95)
+    data = encode(cmyk, "JPEG", quality=95)
     assert Image.open(io.BytesIO(data)).mode == "CMYK"
     out = decode_image(data)
     red, green, blue = (float(c) for c in out.reshape(-1, 3).mean(axis=0))
@@ -148,13 +131,13 @@ def test_cmyk_jpeg_converts_to_rgb() -> None:
 
 def test_one_pixel_image_is_too_small() -> None:
     with pytest.raises(ImageTooSmallError) as info:
-        decode_image(_encode(Image.new("RGB", (1, 1)), "PNG"))
+        decode_image(encode(Image.new("RGB", (1, 1)), "PNG"))
     _assert_error(info.value, "E_IMAGE_TOO_SMALL")
 
 
 @pytest.mark.parametrize("side", [8000, 50000], ids=["over-our-limit", "pillow-bomb"])
 def test_huge_image_refused_before_decoding(side: int) -> None:
-    data = _png_header_only(side, side)
+    data = png_header_only(side, side)
     tracemalloc.start()
     try:
         with pytest.raises(ImageTooLargeError) as info:
@@ -174,7 +157,7 @@ def test_pixel_limit_is_configurable(faces_dir: Path) -> None:
 
 def test_jpeg2000_decodes(faces_dir: Path) -> None:
     original = decode_image(faces_dir / "obama.jpg")
-    data = _encode(Image.fromarray(original), "JPEG2000", quality_mode="dB", quality_layers=[45])
+    data = encode(Image.fromarray(original), "JPEG2000", quality_mode="dB", quality_layers=[45])
     assert data[4:8] == b"jP  " or data[:4] == b"\xff\x4f\xff\x51"
     out = decode_image(data)
     assert out.shape == original.shape
@@ -188,7 +171,7 @@ def test_exif_orientation_is_applied() -> None:
     img = Image.fromarray(arr)
     exif = img.getexif()
     exif[0x0112] = 6  # "rotate 90 CW to display"
-    out = decode_image(_encode(img, "JPEG", quality=95, exif=exif.tobytes()))
+    out = decode_image(encode(img, "JPEG", quality=95, exif=exif.tobytes()))
     assert out.shape == (60, 40, 3)
     top, bottom = out[:25].reshape(-1, 3).mean(axis=0), out[35:].reshape(-1, 3).mean(axis=0)
     assert top[0] > 200 > top[2]  # the left (red) half is now on top

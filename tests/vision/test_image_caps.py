@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import struct
 import warnings
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
+from vision_helpers import encode, png_header_only
 
 from edge.vision.image import ImageTooLargeError, decode_image
 
@@ -18,19 +16,7 @@ def encoded(width: int, height: int, fmt: str) -> bytes:
     rng = np.random.default_rng(7)
     small = rng.integers(0, 255, size=(height // 100, width // 100, 3), dtype=np.uint8)
     image = Image.fromarray(small).resize((width, height), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that declares width x height and holds no pixels: enough for the header checks."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    return encode(image, fmt)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -11,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from vision_helpers import run_face_cli
 
-from edge.vision.cli import register
 from edge.vision.models import repo_models_dir
 from edge.vision.pad.crop import PadCropOutsideError, PadFaceTooSmallError, check_box
 
@@ -21,16 +20,8 @@ FACES = REPO / "tests/data/faces"
 ROW_KEYS = {"image", "bona_fide_score", "decision", "signals", "model", "timings_ms"}
 
 
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
-    parser = argparse.ArgumentParser(prog="examgate")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    code = args.func(args)
-    return code, json.loads(capsys.readouterr().out)
-
-
 def _pad(paths: list[str], capsys: pytest.CaptureFixture[str], *extra: str) -> list[dict[str, Any]]:
-    code, rows = _run(["face", "pad", *paths, *extra, "--json"], capsys)
+    code, rows = run_face_cli(["face", "pad", *paths, *extra, "--json"], capsys)
     assert code == 0
     return rows
 
@@ -119,7 +110,7 @@ def test_frame_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_missing_model_file_is_typed_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("face_detection_short_range.tflite", "thresholds.toml"):
         shutil.copy(repo_models_dir() / name, tmp_path / name)
-    code, err = _run(["face", "pad", str(FACES / "obama.jpg"), "--models-dir", str(tmp_path), "--json"], capsys)
+    code, err = run_face_cli(["face", "pad", str(FACES / "obama.jpg"), "--models-dir", str(tmp_path), "--json"], capsys)
     assert code == 2 and err["code"] == "E_PAD_MODEL_MISSING"
 
 
@@ -131,7 +122,7 @@ def test_pad_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     (tmp_path / "labels.csv").write_text(
         "image,label,species\nobama.jpg,bona_fide,\nbiden.jpg,attack,print\nobama2.jpg,attack,screen\nflat.png,attack,print\n"
     )
-    code, report = _run(
+    code, report = run_face_cli(
         ["face", "pad-evaluate", "--labels", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "o"), "--json"],
         capsys,
     )
@@ -153,7 +144,7 @@ def test_missing_landmark_model_is_typed(tmp_path: Path, capsys: pytest.CaptureF
         "pad_minifasnet_v1se_s4.0.tflite",
     ):
         shutil.copy(repo_models_dir() / name, tmp_path / name)
-    code, err = _run(["face", "pad", str(FACES / "obama.jpg"), "--models-dir", str(tmp_path), "--json"], capsys)
+    code, err = run_face_cli(["face", "pad", str(FACES / "obama.jpg"), "--models-dir", str(tmp_path), "--json"], capsys)
     assert code == 2 and err["code"] == "E_PAD_MODEL_MISSING" and "landmark" in err["message"]
 
 
