@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lane_helpers import write_card
+
 from edge.store import RosterRow, Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,20 +32,7 @@ def make_sim_gate(root: Path, *, extra: str = "", min_free_mb: int = 1, roster: 
     (root / "camera").mkdir(exist_ok=True)
     shutil.copyfile(FACES / "obama.jpg", root / "camera" / "live.jpg")
     shutil.copyfile(FACES / "obama2.jpg", root / "cards" / "an.jpg")
-    (root / "cards" / "an.json").write_text(
-        json.dumps(
-            {
-                "format": "examgate-card-fixture/1",
-                "personal_id": PERSONAL_ID,
-                "full_name": "Nguyễn Văn An",
-                "birth_date": "1999-01-01",
-                "expiry_date": "2039-01-01",
-                "face_image": "an.jpg",
-            },
-            ensure_ascii=False,
-        ),
-        encoding="utf-8",
-    )
+    write_card(root / "cards", "an", PERSONAL_ID, "Nguyễn Văn An", "an.jpg", expiry_date="2039-01-01")
     (root / "scores.json").write_text(json.dumps({"live": 0.9}), encoding="utf-8")
     config = root / "examgate.toml"
     config.write_text(
