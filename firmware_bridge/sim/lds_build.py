@@ -9,8 +9,8 @@ import datetime as dt
 import hashlib
 import struct
 import unicodedata
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal, ParamSpec
 
 from asn1crypto import core
 
@@ -24,6 +24,7 @@ DG_TAGS: dict[int, int] = {
     9: 0x69, 10: 0x6A, 11: 0x6B, 12: 0x6C, 13: 0x6D, 14: 0x6E, 15: 0x6F, 16: 0x70,
 }  # fmt: skip
 DG13_OID = "1.0.10646.1.0.8"
+_P = ParamSpec("_P")
 
 
 # ------------------------------------------------------------------ DG1 (MRZ)
@@ -79,19 +80,17 @@ def build_dg1(mrz: str) -> bytes:
     return tlv.encode(0x61, tlv.encode(0x5F1F, mrz.encode("ascii")))
 
 
-def build_dg1_td1(
-    document_number: str,
-    birth_date: dt.date,
-    expiry_date: dt.date,
-    sex: str,
-    nationality: str,
-    surname: str,
-    given_names: str,
-    personal_id: str | None,
-) -> bytes:
-    """DG1 of a CCCD: TD1 MRZ, issuing state VNM, the 12-digit ID in the optional data."""
-    mrz = build_mrz_td1(document_number, birth_date, expiry_date, sex, nationality, surname, given_names, personal_id)
-    return build_dg1(mrz)
+def _in_dg1(build_mrz: Callable[_P, str]) -> Callable[_P, bytes]:
+    """A DG1 builder that takes the same arguments as the MRZ builder it wraps."""
+
+    def build(*args: _P.args, **kwargs: _P.kwargs) -> bytes:
+        return build_dg1(build_mrz(*args, **kwargs))
+
+    return build
+
+
+# DG1 of a CCCD: TD1 MRZ (issuing state VNM unless told otherwise), the 12-digit ID in the optional data.
+build_dg1_td1 = _in_dg1(build_mrz_td1)
 
 
 # ------------------------------------------------------------------ DG2 (face)
