@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import queue
 import shutil
 import socket
@@ -19,16 +18,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from lane_helpers import sim_gate, write_card
 
 from edge.api.accounts import AccountStore
 from edge.api.app import CSRF_HEADER, create_app
 from edge.api.settings import ApiSettings
-from edge.config import sample_config
 from edge.devices import FaceResult, Frame, ReferenceImage
 from edge.lane import CandidateReport, on_done
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
-from edge.wiring import Gate, build_gate
+from edge.wiring import Gate
 from firmware_bridge.camera.folder import FolderCamera
 from firmware_bridge.sim.fixture_reader import FixtureCardReader
 from firmware_bridge.sim.score_verifier import ScoreTableVerifier
@@ -48,15 +47,7 @@ METRICS_TOKEN = "metrics-token-0123456789abcdef"
 
 
 def _card(tmp: Path, name: str, pid: str, photo: str = "person01/img4.jpg") -> None:
-    data = {
-        "format": "examgate-card-fixture/1",
-        "personal_id": pid,
-        "full_name": name.title(),
-        "birth_date": "1999-01-01",
-        "sex": "M",
-        "face_image": str(FACES / photo),
-    }
-    (tmp / "cards" / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    write_card(tmp / "cards", name, pid, name.title(), FACES / photo, sex="M")
 
 
 def _scene(tmp: Path, name: str, image: str) -> None:
@@ -178,15 +169,7 @@ def make_gate(tmp_path: Path) -> Gate:
     scores = {"high": 0.9, "grey": 0.55, "low": 0.1}
     for name in scores:
         _scene(tmp_path, name, "person01/img5.jpg")
-    cfg = sample_config(tmp_path)
-    gate = build_gate(
-        cfg,
-        session_id=SESSION,
-        reader=FixtureCardReader(tmp_path / "cards"),
-        camera=FolderCamera(tmp_path / "camera" / "high", fps=1000),
-        turnstile=VirtualTurnstile(pulse_ms=10, passage_after_s=0.01),
-        verifier=FramingVerifier(scores),
-    )
+    gate = sim_gate(tmp_path, FramingVerifier(scores), session_id=SESSION)
     gate.store.ensure_session(SESSION, name="Test session")
     gate.store.replace_roster(
         SESSION,
