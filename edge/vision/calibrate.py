@@ -64,6 +64,11 @@ def score_pairs(comparer: Comparer, pairs: Sequence[Pair]) -> PairScores:
     return PairScores(as_scores(genuine), as_scores(impostor), no_face)
 
 
+def _review_far(target_far: float, review_far: float | None) -> float:
+    """The FAR the review threshold is set at: as given, else 10 x the target FAR (at most 0.5)."""
+    return min(10.0 * target_far, 0.5) if review_far is None else review_far
+
+
 def choose_thresholds(
     scores: PairScores, target_far: float, target_frr: float, review_far: float | None = None
 ) -> tuple[float, float]:
@@ -73,7 +78,7 @@ def choose_thresholds(
             f"need genuine and impostor scores, got {scores.genuine.size} genuine / {scores.impostor.size} impostor"
         )
     match = threshold_at_far(scores.impostor, target_far)
-    review_far = min(10.0 * target_far, 0.5) if review_far is None else review_far
+    review_far = _review_far(target_far, review_far)
     review = min(threshold_at_frr(scores.genuine, target_frr), threshold_at_far(scores.impostor, review_far), match)
     # 6 decimals in the file: round match up (never admit more impostors) and review down
     return math.ceil(match * 1e6) / 1e6, math.floor(review * 1e6) / 1e6
@@ -134,7 +139,7 @@ def write_calibration(
     now: dt.datetime | None = None,
 ) -> CalibrationOutcome:
     """Choose thresholds, write the TOML (and plots) to ``out``; returns what was written."""
-    review_far = min(10.0 * target_far, 0.5) if review_far is None else review_far
+    review_far = _review_far(target_far, review_far)
     if not 0.0 < target_far < 1.0 or not 0.0 <= target_frr < 1.0 or not target_far <= review_far < 1.0:
         raise CalibrationError(
             f"targets out of range: target_far={target_far}, target_frr={target_frr}, review_far={review_far}",
