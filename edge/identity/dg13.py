@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from asn1crypto import core
 
 from edge.errors import ExamGateError
-from edge.identity import tlv
-from edge.identity.sod import ASN1_ERRORS
+from edge.identity.sod import ASN1_ERRORS, parse_tagged
 
 DG13_TAG = 0x6D
 ID_NUMBER, FULL_NAME, BIRTH_DATE, SEX, NATIONALITY = 1, 2, 3, 4, 5
@@ -123,13 +122,7 @@ def _entries(body: bytes) -> list[tuple[int, core.Any | None]]:
 
 def parse_dg13(data: bytes) -> Dg13:
     """Parse EF.DG13 and keep only non-sensitive fields (see module docstring)."""
-    outer = tlv.decode(data)
-    if outer.tag != DG13_TAG:
-        raise Dg13Error(f"DG13 starts with tag {outer.tag:X}, expected 6D")
-    try:
-        numbered = _entries(outer.value)
-    except ASN1_ERRORS as exc:
-        raise Dg13Error(f"DG13 is not the expected DER structure: {exc}") from exc
+    numbered = parse_tagged(data, DG13_TAG, _entries, Dg13Error, "DG13", "the expected DER structure")
     values: dict[int, str] = {}
     seen: list[int] = []
     for number, value in numbered:

@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import ecdsa
 import ecdsa.curves
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from edge.errors import ExamGateError
 from edge.identity import tlv
 
+_T = TypeVar("_T")
 SOD_TAG = 0x77
 LDS_SECURITY_OBJECT_OID = "2.23.136.1.1.1"
 
@@ -110,15 +112,25 @@ def _hash_name(algorithm: Any) -> str:
     return name
 
 
+def parse_tagged(
+    data: bytes, tag: int, parse: Callable[[bytes], _T], error: type[ExamGateError], name: str, structure: str
+) -> _T:
+    """``parse`` applied to the body of the TLV ``data``, whose tag must be ``tag``. A wrong tag, or a body that is
+    malformed DER (``ASN1_ERRORS``), raises ``error`` naming the file (``name``) and what it should hold."""
+    outer = tlv.decode(data)
+    if outer.tag != tag:
+        raise error(f"{name} starts with tag {outer.tag:X}, expected {tag:X}")
+    try:
+        return parse(outer.value)
+    except ASN1_ERRORS as exc:
+        raise error(f"{name} is not {structure}: {exc}") from exc
+
+
 def parse_sod(data: bytes) -> Sod:
     """Decode EF.SOD (tag 77 around a CMS ContentInfo) into hashes, certificates and signer infos."""
-    outer = tlv.decode(data)
-    if outer.tag != SOD_TAG:
-        raise SodError(f"EF.SOD starts with tag {outer.tag:X}, expected 77")
-    try:
-        return _parse_content_info(data, outer.value)
-    except ASN1_ERRORS as exc:
-        raise SodError(f"EF.SOD is not valid CMS SignedData: {exc}") from exc
+    return parse_tagged(
+        data, SOD_TAG, lambda body: _parse_content_info(data, body), SodError, "EF.SOD", "valid CMS SignedData"
+    )
 
 
 def _parse_content_info(raw: bytes, der: bytes) -> Sod:
