@@ -98,6 +98,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "credential.chip": ("Thẻ CCCD gắn chip", "CCCD chip card"),
     "kiosk.idle": ("Chạm thẻ CCCD vào đầu đọc", "Tap your CCCD card on the reader"),
     "kiosk.camera": ("Nhìn vào camera", "Look at the camera"),
+    "kiosk.challenge": ("Làm theo hướng dẫn trên màn hình", "Do what the screen asks"),
+    "kiosk.countdown": ("Còn {s} giây", "{s} s left"),
     "kiosk.wait": ("Vui lòng chờ", "Please wait"),
     "kiosk.pass": ("Mời qua cổng", "Please go through"),
     "kiosk.see_proctor": ("Vui lòng gặp giám thị", "Please see the proctor"),

@@ -19,10 +19,27 @@ from typing import Literal
 
 from edge.clock import iso_ms
 from edge.devices import ChipIdentity, Frame, RgbImage
-from edge.lane import CandidateDone, CandidateReport, GateReleased, Lane, Notice, ReviewOpened, TapSeen
+from edge.lane import (
+    CandidateDone,
+    CandidateReport,
+    ChallengeIssued,
+    GateReleased,
+    Lane,
+    Notice,
+    ReviewOpened,
+    TapSeen,
+)
 
 ImageKind = Literal["live", "chip", "roster"]
-KioskState = Literal["idle", "camera", "wait", "pass", "see_proctor"]
+KioskState = Literal["idle", "camera", "challenge", "wait", "pass", "see_proctor"]
+
+
+@dataclass(frozen=True)
+class KioskPrompt:
+    """The active PAD challenge the kiosk shows: the lane's Vietnamese prompt and how long the candidate has."""
+
+    text: str
+    timeout_s: float
 
 
 @dataclass
@@ -115,17 +132,20 @@ class LiveHub:
         self._lock = threading.Lock()
         self._busy = False  # a candidate is being processed (card tapped, or an assisted request running)
         self._kiosk_state: tuple[KioskState, str | None, float] = ("idle", None, clock())
+        self._kiosk_prompt: KioskPrompt | None = None  # set while the state is "challenge"
         self.recent: list[dict[str, object]] = []  # last decisions, newest last (console's history on load)
 
     # ------------------------------------------------------------- wiring
     def attach(self, lane: Lane) -> None:
-        """Listen to the lane's notices (a tap, a review opened, the gate released, a candidate done)."""
+        """Listen to the lane's notices (a tap, a challenge, a review opened, the gate released, a candidate done)."""
         lane.listen(self.notice)
 
     def notice(self, notice: Notice) -> None:
         match notice:
             case TapSeen():  # the lane tells it only when unlocked: a locked lane ignores the tap
                 self.on_tap()
+            case ChallengeIssued():
+                self.on_challenge(notice.prompt, notice.timeout_s)
             case ReviewOpened():
                 self.on_review(notice.report, notice.identity, notice.frame)
             case GateReleased():
@@ -141,6 +161,10 @@ class LiveHub:
         with self._lock:
             self._busy = True
         self.set_kiosk("camera")
+
+    def on_challenge(self, prompt: str, timeout_s: float) -> None:
+        """The lane asks the candidate for an action (turn the head, blink): the kiosk shows it with a countdown."""
+        self.set_kiosk("challenge", prompt=KioskPrompt(prompt, timeout_s))
 
     def on_release(self, attempt_id: str, direction: str) -> None:
         """The relay was pulsed for ``attempt_id`` (the notice names it: a plain pass has no review item to look up)."""
@@ -220,22 +244,36 @@ class LiveHub:
             return list(self.recent)
 
     # --------------------------------------------------------------- kiosk
-    def set_kiosk(self, state: KioskState, name: str | None = None) -> None:
+    def set_kiosk(self, state: KioskState, name: str | None = None, *, prompt: KioskPrompt | None = None) -> None:
         with self._lock:
             self._kiosk_state = (state, name, self._clock())
-        self.kiosk.publish(self.kiosk_message(state, name))
+            self._kiosk_prompt = prompt if state == "challenge" else None
+        self.kiosk.publish(self.kiosk_message(state, name, prompt))
 
     def kiosk_now(self) -> dict[str, object]:
-        """The kiosk's state for a screen that just connected (a result shown long enough reverts to idle)."""
+        """The kiosk's state for a screen that just connected (a result shown long enough reverts to idle; a
+        challenge shows the time that is left, and once it is over the candidate is back at the camera)."""
         with self._lock:
-            state, name, since = self._kiosk_state
-        if state in ("pass", "see_proctor") and self._clock() - since > self.kiosk_result_s:
+            (state, name, since), prompt = self._kiosk_state, self._kiosk_prompt
+        elapsed_s = self._clock() - since
+        if state in ("pass", "see_proctor") and elapsed_s > self.kiosk_result_s:
             state, name = "idle", None
-        return self.kiosk_message(state, name)
+        if state == "challenge" and prompt is not None:
+            left_s = prompt.timeout_s - elapsed_s
+            if left_s <= 0:
+                return self.kiosk_message("camera", None)
+            prompt = KioskPrompt(prompt.text, left_s)
+        return self.kiosk_message(state, name, prompt)
 
-    def kiosk_message(self, state: KioskState, name: str | None) -> dict[str, object]:
-        """Only a state and, on pass, the name: a candidate never sees scores, reasons or ID numbers."""
+    def kiosk_message(
+        self, state: KioskState, name: str | None, prompt: KioskPrompt | None = None
+    ) -> dict[str, object]:
+        """Only a state, on pass the name, on a challenge the prompt and its seconds: a candidate never sees scores,
+        reasons or ID numbers."""
         message: dict[str, object] = {"type": "kiosk", "state": state, "hold_s": self.kiosk_result_s}
         if state == "pass" and name:
             message["name"] = name
+        if state == "challenge" and prompt is not None:
+            message["prompt"] = prompt.text
+            message["timeout_s"] = round(prompt.timeout_s, 1)
         return message
