@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 
 class ExamGateError(Exception):
@@ -73,6 +73,10 @@ class ImageError(ExamGateError):
 E = TypeVar("E", bound=ExamGateError)
 
 
+@overload
+def error_factory(cls: type[E], *, code: str, remedy: str) -> Callable[[str], E]: ...
+@overload
+def error_factory(cls: type[E], *, code: str, remedy: str, message: str) -> Callable[..., E]: ...
 def error_factory(cls: type[E], *, code: str, remedy: str, message: str = "{}") -> Callable[..., E]:
     """One named failure of an error family, declared once: ``make(*parts)`` returns
     ``cls(message.format(*parts), code=code, remedy=remedy)``. ``message`` is a ``str.format`` template of the
