@@ -8,11 +8,12 @@ import contextlib
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from edge.api.accounts import ROLES, AccountStore
 from edge.api.errors import AccountError
+from edge.cliflags import Argument, Command, add_commands
 from edge.cmdline import EXIT_OK, add_config_arg, load
 
 if TYPE_CHECKING:
@@ -77,30 +78,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# Each action's arguments, in the order --help shows them (every action also takes --config).
-_ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "username": ("username", {}),
-    "role": ("--role", {"required": True, "choices": ROLES}),
-    "password": (
-        "--password-stdin",
-        {"action": "store_true", "help": "read the password from the first line of stdin"},
-    ),
-}
-_ACTIONS: tuple[tuple[str, str, Callable[[argparse.Namespace], int], tuple[str, ...]], ...] = (
-    ("add", "create an account", cmd_add, ("username", "role", "password")),
-    ("passwd", "set a new password (logs the account out everywhere)", cmd_passwd, ("username", "password")),
-    ("disable", "disable an account (logs it out everywhere)", cmd_disable, ("username",)),
-    ("list", "list the accounts (JSON lines)", cmd_list, ()),
+_USERNAME: Argument = ("username", {})
+_ROLE: Argument = ("--role", {"required": True, "choices": ROLES})
+_PASSWORD_STDIN: Argument = (
+    "--password-stdin",
+    {"action": "store_true", "help": "read the password from the first line of stdin"},
+)
+_ACTIONS = (
+    Command("add", "create an account", cmd_add, (_USERNAME, _ROLE, _PASSWORD_STDIN)),
+    Command("passwd", "set a new password (logs the account out everywhere)", cmd_passwd, (_USERNAME, _PASSWORD_STDIN)),
+    Command("disable", "disable an account (logs it out everywhere)", cmd_disable, (_USERNAME,)),
+    Command("list", "list the accounts (JSON lines)", cmd_list),
 )
 
 
 def register(sub: SubParsers) -> None:
     users = sub.add_parser("users", help="local accounts of the proctor console (proctor, technician, viewer)")
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
-    for name, help_text, func, arguments in _ACTIONS:
-        action = users_sub.add_parser(name, help=help_text)
-        for argument in arguments:
-            flag, options = _ARGUMENTS[argument]
-            action.add_argument(flag, **options)
-        add_config_arg(action)
-        action.set_defaults(func=func)
+    add_commands(users_sub, _ACTIONS, finish=add_config_arg)

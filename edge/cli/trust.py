@@ -6,25 +6,24 @@ import argparse
 import json
 from pathlib import Path
 
+from edge.cliflags import Argument, Command, add_commands
 from edge.cmdline import EXIT_OK
 from edge.identity import trust_admin
 
 
 def _import(args: argparse.Namespace) -> int:
     report = trust_admin.import_file(args.store, args.file, list(args.signer_ca or []))
-    if args.json:
-        print(json.dumps(report.to_json()))
-    else:
-        print(f"{args.file.name}: {report.kind}, {len(report.added)} CSCA(s) added, {report.already} already present")
-    return EXIT_OK
+    line = f"{args.file.name}: {report.kind}, {len(report.added)} CSCA(s) added, {report.already} already present"
+    return _print_report(args, report, line)
 
 
 def _import_crl(args: argparse.Namespace) -> int:
     report = trust_admin.import_crl(args.store, args.file)
-    if args.json:
-        print(json.dumps(report.to_json()))
-    else:
-        print(f"{args.file.name}: CRL {'added' if report.added else 'already present'}")
+    return _print_report(args, report, f"{args.file.name}: CRL {'added' if report.added else 'already present'}")
+
+
+def _print_report(args: argparse.Namespace, report: trust_admin.ImportReport, line: str) -> int:
+    print(json.dumps(report.to_json()) if args.json else line)
     return EXIT_OK
 
 
@@ -50,28 +49,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trust = sub.add_parser("trust", help="the CSCA trust store (master lists, certificates, CRLs)")
     trust_sub = trust.add_subparsers(dest="trust_command", required=True)
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--store", type=Path, required=True, help="the trust store folder (reader.csca_dir)")
-        p.add_argument("--json", action="store_true", help="print JSON")
+    add_commands(trust_sub, _COMMANDS, finish=_common)
 
-    imp = trust_sub.add_parser("import", help="import a CSCA master list, LDIF collection or CA certificate")
-    imp.add_argument("file", type=Path)
-    imp.add_argument(
-        "--signer-ca",
-        type=Path,
-        action="append",
-        help="PEM/DER of the CA that issued the master list's signer (pinned in the manifest); repeatable",
-    )
-    common(imp)
-    imp.set_defaults(func=_import)
-    crl = trust_sub.add_parser("import-crl", help="import a CRL signed by a CSCA in the store")
-    crl.add_argument("file", type=Path)
-    common(crl)
-    crl.set_defaults(func=_import_crl)
-    lst = trust_sub.add_parser("list", help="the CSCAs in the store")
-    common(lst)
-    lst.set_defaults(func=_list)
-    rm = trust_sub.add_parser("remove", help="remove one CSCA by its sha256")
-    rm.add_argument("sha256")
-    common(rm)
-    rm.set_defaults(func=_remove)
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", type=Path, required=True, help="the trust store folder (reader.csca_dir)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+_FILE: Argument = ("file", {"type": Path})
+_SIGNER_CA: Argument = (
+    "--signer-ca",
+    {
+        "type": Path,
+        "action": "append",
+        "help": "PEM/DER of the CA that issued the master list's signer (pinned in the manifest); repeatable",
+    },
+)
+_COMMANDS = (
+    Command("import", "import a CSCA master list, LDIF collection or CA certificate", _import, (_FILE, _SIGNER_CA)),
+    Command("import-crl", "import a CRL signed by a CSCA in the store", _import_crl, (_FILE,)),
+    Command("list", "the CSCAs in the store", _list),
+    Command("remove", "remove one CSCA by its sha256", _remove, (("sha256", {}),)),
+)
