@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from edge.devices import (
     AccessKey,
@@ -64,10 +64,26 @@ class Reopening(Generic[T]):
             return self._device
 
 
-class ReopeningReader:
-    def __init__(self, slot: Reopening[CardReader]) -> None:
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+D = TypeVar("D", bound=_Closable)
+
+
+class _Proxy(Generic[D]):
+    """A port backed by a ``Reopening`` slot; closing it closes the device if it was ever opened."""
+
+    def __init__(self, slot: Reopening[D]) -> None:
         self.slot = slot
 
+    def close(self) -> None:
+        device = self.slot.opened()
+        if device is not None:
+            device.close()
+
+
+class ReopeningReader(_Proxy[CardReader]):
     def poll(self, timeout_s: float) -> CardTap | None:
         try:
             reader = self.slot.get()
@@ -79,29 +95,13 @@ class ReopeningReader:
     def read(self, tap: CardTap, key: AccessKey | None) -> ChipIdentity:
         return self.slot.get().read(tap, key)
 
-    def close(self) -> None:
-        device = self.slot.opened()
-        if device is not None:
-            device.close()
 
-
-class ReopeningCamera:
-    def __init__(self, slot: Reopening[Camera]) -> None:
-        self.slot = slot
-
+class ReopeningCamera(_Proxy[Camera]):
     def capture(self) -> Frame:
         return self.slot.get().capture()
 
-    def close(self) -> None:
-        device = self.slot.opened()
-        if device is not None:
-            device.close()
 
-
-class ReopeningTurnstile:
-    def __init__(self, slot: Reopening[Turnstile]) -> None:
-        self.slot = slot
-
+class ReopeningTurnstile(_Proxy[Turnstile]):
     def release(self, direction: Literal["entry", "exit"] = "entry") -> None:
         self.slot.get().release(direction)
 
@@ -113,11 +113,6 @@ class ReopeningTurnstile:
             return self.slot.get().status()
         except ExamGateError as err:
             return TurnstileStatus(fault=err.code)
-
-    def close(self) -> None:
-        device = self.slot.opened()
-        if device is not None:
-            device.close()
 
 
 class ReopeningVerifier:
