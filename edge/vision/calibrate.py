@@ -24,6 +24,7 @@ import numpy as np
 from edge.errors import ExamGateError
 from edge.vision.compare import Comparer, Pair
 from edge.vision.metrics import Scores, as_scores, far_frr, threshold_at_far, threshold_at_frr
+from edge.vision.plots import png_figure
 from edge.vision.thresholds import Thresholds, load_thresholds, render_thresholds
 
 
@@ -85,44 +86,33 @@ def choose_thresholds(
 
 
 def _plot(scores: PairScores, match: float, review: float, stem: Path) -> tuple[Path, ...]:
-    import matplotlib  # noqa: PLC0415 - dev/ops extra, not needed on the device
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
     det_path = stem.with_name(stem.name + "_det.png")
     hist_path = stem.with_name(stem.name + "_hist.png")
     thresholds = np.unique(np.concatenate([scores.genuine, scores.impostor]))
     far = np.array([np.mean(scores.impostor >= t) for t in thresholds])
     frr = np.array([np.mean(scores.genuine < t) for t in thresholds])
     floor = 0.5 / max(scores.impostor.size, scores.genuine.size)
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.loglog(np.maximum(far, floor), np.maximum(frr, floor), marker=".", lw=1)
-    for value, label in ((match, "match"), (review, "review")):
-        f, r = far_frr(scores.genuine, scores.impostor, value)
-        ax.plot(max(f, floor), max(r, floor), "o", label=f"{label} {value:.3f}: FAR {f:.4f} FRR {r:.4f}")
-    ax.set_xlabel("false accept rate (log)")
-    ax.set_ylabel("false reject rate (log)")
-    ax.set_title(f"DET ({scores.genuine.size} genuine / {scores.impostor.size} impostor pairs)")
-    ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(det_path, dpi=100)
-    plt.close(fig)
+    with png_figure(det_path, (5, 5)) as ax:
+        ax.loglog(np.maximum(far, floor), np.maximum(frr, floor), marker=".", lw=1)
+        for value, label in ((match, "match"), (review, "review")):
+            f, r = far_frr(scores.genuine, scores.impostor, value)
+            ax.plot(max(f, floor), max(r, floor), "o", label=f"{label} {value:.3f}: FAR {f:.4f} FRR {r:.4f}")
+        ax.set_xlabel("false accept rate (log)")
+        ax.set_ylabel("false reject rate (log)")
+        ax.set_title(f"DET ({scores.genuine.size} genuine / {scores.impostor.size} impostor pairs)")
+        ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    low = math.floor(float(min(scores.genuine.min(), scores.impostor.min(), review)) * 20) / 20
-    bins = [float(b) for b in np.linspace(low, 1.0, 61)]
-    ax.hist(scores.impostor, bins=bins, alpha=0.6, label="impostor")
-    ax.hist(scores.genuine, bins=bins, alpha=0.6, label="genuine")
-    ax.axvline(match, color="k", ls="--", label=f"match {match:.3f}")
-    ax.axvline(review, color="gray", ls=":", label=f"review {review:.3f}")
-    ax.set_xlabel("cosine similarity")
-    ax.set_ylabel("pairs")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(hist_path, dpi=100)
-    plt.close(fig)
+    with png_figure(hist_path, (6, 4)) as ax:
+        low = math.floor(float(min(scores.genuine.min(), scores.impostor.min(), review)) * 20) / 20
+        bins = [float(b) for b in np.linspace(low, 1.0, 61)]
+        ax.hist(scores.impostor, bins=bins, alpha=0.6, label="impostor")
+        ax.hist(scores.genuine, bins=bins, alpha=0.6, label="genuine")
+        ax.axvline(match, color="k", ls="--", label=f"match {match:.3f}")
+        ax.axvline(review, color="gray", ls=":", label=f"review {review:.3f}")
+        ax.set_xlabel("cosine similarity")
+        ax.set_ylabel("pairs")
+        ax.legend(fontsize=7)
     return det_path, hist_path
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge.errors import ExamGateError
+from edge.vision.plots import png_figure
 
 LABELS = ("bona_fide", "attack")
 
@@ -87,21 +88,13 @@ def bpcer_at_apcer(scores: np.ndarray, labels: list[str], species: list[str], ta
 
 
 def det_png(scores: np.ndarray, labels: list[str], species: list[str], op: dict[str, Any], out: Path) -> None:
-    import matplotlib  # noqa: PLC0415  # plotting only here
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
     _, ap, bp = det_curve(scores, labels, species)
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.step(ap * 100, bp * 100, where="post", label="DET (worst-species APCER)")
-    ax.plot([op["apcer"] * 100], [op["bpcer"] * 100], "ro", label=f"operating point t={op['threshold']:.3f}")
-    ax.set_xlabel("APCER (%)")
-    ax.set_ylabel("BPCER (%)")
-    ax.set_xlim(-1, 101)
-    ax.set_ylim(-1, 101)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    with png_figure(out, (5, 5)) as ax:
+        ax.step(ap * 100, bp * 100, where="post", label="DET (worst-species APCER)")
+        ax.plot([op["apcer"] * 100], [op["bpcer"] * 100], "ro", label=f"operating point t={op['threshold']:.3f}")
+        ax.set_xlabel("APCER (%)")
+        ax.set_ylabel("BPCER (%)")
+        ax.set_xlim(-1, 101)
+        ax.set_ylim(-1, 101)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper right")
