@@ -121,26 +121,27 @@ class Queries:
 
     def decision_reasons(self, session_id: str) -> list[tuple[str, str, int]]:
         """(outcome, reason, count) for the metrics ("none" when a decision had no reason)."""
-        rows = self._db.read(
+        return self._counts(
             "SELECT d.outcome, COALESCE(j.value, 'none'), COUNT(*) FROM decisions d JOIN attempts a USING (attempt_id) "
             "LEFT JOIN json_each(d.reason_codes) j WHERE a.session_id = ? GROUP BY 1, 2",
             (session_id,),
         )
-        return [(str(o), str(r), int(str(n))) for o, r, n in rows]
 
     def device_faults(self) -> list[tuple[str, str, int]]:
         """(device, code, count) of the device faults still in the outbox."""
-        rows = self._db.read(
+        return self._counts(
             "SELECT json_extract(payload, '$.device'), json_extract(payload, '$.code'), COUNT(*) FROM outbox "
             "WHERE event_type = 'device.fault' GROUP BY 1, 2"
         )
-        return [(str(d), str(c), int(str(n))) for d, c, n in rows]
 
     def decision_outcomes(self, session_id: str) -> list[tuple[str, str, int]]:
         """(outcome, credential, count) of the session's decisions."""
-        rows = self._db.read(
+        return self._counts(
             "SELECT d.outcome, a.credential, COUNT(*) FROM decisions d JOIN attempts a USING (attempt_id) "
             "WHERE a.session_id = ? GROUP BY 1, 2",
             (session_id,),
         )
-        return [(str(o), str(c), int(str(n))) for o, c, n in rows]
+
+    def _counts(self, sql: str, params: tuple[str, ...] = ()) -> list[tuple[str, str, int]]:
+        """The rows of a two-key ``GROUP BY`` query ending in ``COUNT(*)``, typed."""
+        return [(str(a), str(b), int(str(n))) for a, b, n in self._db.read(sql, params)]
