@@ -1,19 +1,37 @@
-"""Helpers for the centre tests: a raw MQTT 5 publisher, event factories, row counts and polling."""
+"""Helpers for the centre tests: a raw MQTT 5 publisher, event factories (tests/mqtt's, on sys.path via conftest), row
+counts and polling."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
+from mqtt_broker import Mosquitto
+from mqtt_helpers import SITE, admitted_event, status_event
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge.events.models import CandidateAdmitted, DeviceStatus, Event, Subject
+from edge.central.ingest import PgIngest
+from edge.events.models import CandidateAdmitted, Event
+from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import event_topic
 
-SITE = "site-1"
+__all__ = [
+    "SITE",
+    "admitted",
+    "close",
+    "publish",
+    "publish_raw",
+    "publisher",
+    "rows",
+    "scalar",
+    "status_event",
+    "wait_until",
+    "worker",
+]
 
 
 def publisher(port: int, client_id: str = "") -> mqtt.Client:
@@ -38,22 +56,17 @@ def publish_raw(client: mqtt.Client, topic: str, payload: bytes) -> None:
     client.publish(topic, payload, qos=1).wait_for_publish(5)
 
 
-def status_event(i: int, gate_id: str = "gate-a", site_id: str = SITE, **kw: Any) -> DeviceStatus:
-    return DeviceStatus(site_id=site_id, gate_id=gate_id, state="ready", details={"i": str(i)}, **kw)
-
-
 def admitted(candidate_id: str, gate_id: str = "gate-a", session_id: str = "S1", **kw: Any) -> CandidateAdmitted:
-    return CandidateAdmitted(
-        site_id=SITE,
-        gate_id=gate_id,
-        session_id=session_id,
-        attempt_id=f"att-{gate_id}-{candidate_id}",
-        subject=Subject(candidate_id=candidate_id, id_masked="0010******45"),
-        thresholds_version="t1",
-        match_threshold=0.6,
-        review_threshold=0.5,
-        **kw,
-    )
+    """tests/mqtt's admission, without a face score unless ``kw`` gives one."""
+    return admitted_event(candidate_id, gate_id, session_id, **{"face_score": None, **kw})
+
+
+def worker(broker: Mosquitto, dsn: str, name: str, group: str = "g1", **kw: object) -> PgIngest:
+    """An ingest worker of share group ``group`` (client id ``<name>-<random>``), started and subscribed."""
+    ing = PgIngest(MqttSettings(broker_url=broker.url), dsn, group, client_id=f"{name}-{uuid.uuid4().hex[:6]}", **kw)  # type: ignore[arg-type]
+    ing.start()
+    assert ing.subscribed.wait(5)
+    return ing
 
 
 def scalar(dsn: str, sql: str, *params: Any) -> Any:

@@ -29,13 +29,18 @@ def _require_postgres() -> None:
         pytest.skip("PostgreSQL server binaries absent (apt-get install -y postgresql); the centre tests need them")
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
+def _started_cluster() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster started for the fixture and removed after it."""
     _require_postgres()
     cluster = PgCluster()
     cluster.start()
     yield cluster
     cluster.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    yield from _started_cluster()
 
 
 @pytest.fixture
@@ -46,8 +51,4 @@ def pg_dsn(pg_cluster: PgCluster) -> str:
 @pytest.fixture
 def private_pg() -> Iterator[PgCluster]:
     """A cluster of its own, for tests that stop or restart the server."""
-    _require_postgres()
-    cluster = PgCluster()
-    cluster.start()
-    yield cluster
-    cluster.cleanup()
+    yield from _started_cluster()

@@ -10,12 +10,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from central_helpers import SITE, close, publish, publisher, scalar, status_event, wait_until
+from central_helpers import SITE, close, publish, publisher, scalar, status_event, wait_until, worker
 from mqtt_broker import Mosquitto
 
 from edge.central import db
-from edge.central.ingest import PgIngest
-from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import command_topic, events_filter
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "central"
@@ -74,9 +72,7 @@ def test_bridge_over_mutual_tls_is_confined_to_its_centre(pg_dsn: str) -> None:
     centre = bridged_centre(province, SITE, tls=True)
     try:
         db.migrate(pg_dsn)
-        ing = PgIngest(MqttSettings(broker_url=province.url), pg_dsn, "prov", client_id=f"prov-{uuid.uuid4().hex[:6]}")
-        ing.start()
-        assert ing.subscribed.wait(5)
+        ing = worker(province, pg_dsn, "prov", "prov")
         cmd = Listener(centre.port, command_topic(SITE, "gate-a", "+").replace("/+", "/#"))
         gate = publisher(centre.port, client_id="gate-a-sim")
         ops = publisher(province.port, client_id="ops")
@@ -107,9 +103,7 @@ def test_bridge_events_up_commands_down_and_link_drop(private_broker: Callable[[
     centre = bridged_centre(province)
     try:
         db.migrate(pg_dsn)
-        ing = PgIngest(MqttSettings(broker_url=province.url), pg_dsn, "prov", client_id=f"prov-{uuid.uuid4().hex[:6]}")
-        ing.start()
-        assert ing.subscribed.wait(5)
+        ing = worker(province, pg_dsn, "prov", "prov")
         local = Listener(centre.port, events_filter())  # a consumer at the centre itself
         cmd = Listener(centre.port, command_topic(SITE, "gate-a", "+").replace("/+", "/#"))
         gate = publisher(centre.port, client_id="gate-a-sim")

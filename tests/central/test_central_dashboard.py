@@ -12,16 +12,14 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from central_helpers import SITE, admitted, close, publish, publisher, wait_until
+from central_helpers import SITE, admitted, close, publish, publisher, wait_until, worker
 from fastapi.testclient import TestClient
 from mqtt_broker import Mosquitto
 
 from edge.api.accounts import AccountStore
 from edge.central import db
 from edge.central.dashboard import create_app
-from edge.central.ingest import PgIngest
 from edge.events.models import DeviceFault, ReviewResolved, Subject
-from edge.mqtt.settings import MqttSettings
 from edge.mqtt.status import make_status
 from edge.mqtt.topics import status_topic
 from edge.store import open_store
@@ -45,11 +43,7 @@ def fill(broker: Mosquitto, dsn: str) -> None:
     """Two gates online, one review resolved by a proctor, a camera fault, all through a worker."""
     db.migrate(dsn)
     pub = publisher(broker.port)
-    ing = PgIngest(
-        MqttSettings(broker_url=broker.url), dsn, f"g-{uuid.uuid4().hex[:6]}", client_id=f"dash-{uuid.uuid4().hex[:6]}"
-    )
-    ing.start()
-    assert ing.subscribed.wait(5)
+    ing = worker(broker, dsn, "dash", f"g-{uuid.uuid4().hex[:6]}")
     try:
         for gate in ("gate-a", "gate-b"):
             birth = make_status("online", SITE, gate, versions={"examgate": "0.1.0", "model": "mfn-2"})

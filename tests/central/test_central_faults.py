@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from central_helpers import SITE, close, publish, publisher, rows, scalar, status_event, wait_until
+from central_helpers import SITE, close, publish, publisher, rows, scalar, status_event, wait_until, worker
 from mqtt_broker import Mosquitto
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from pg_cluster import PgCluster
@@ -97,9 +97,7 @@ def test_worker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
 def test_broker_restart_mid_stream(private_broker: Callable[[], Mosquitto], pg_dsn: str) -> None:
     broker = private_broker()
     db.migrate(pg_dsn)
-    ing = PgIngest(MqttSettings(broker_url=broker.url), pg_dsn, "gb", client_id=f"ing-{uuid.uuid4().hex[:6]}", batch=40)
-    ing.start()
-    assert ing.subscribed.wait(5)
+    ing = worker(broker, pg_dsn, "ing", "gb", batch=40)
     before = [status_event(i) for i in range(400)]
     after = [status_event(i, gate_id="gate-b") for i in range(400)]
     try:
@@ -123,9 +121,7 @@ def test_postgres_restart_nothing_acked_meanwhile_then_everything_stored(
 ) -> None:
     dsn = private_pg.dsn
     db.migrate(dsn)
-    ing = PgIngest(MqttSettings(broker_url=broker.url), dsn, "gpg", client_id=f"ing-{uuid.uuid4().hex[:6]}", batch=25)
-    ing.start()
-    assert ing.subscribed.wait(5)
+    ing = worker(broker, dsn, "ing", "gpg", batch=25)
     first = [status_event(i) for i in range(200)]
     second = [status_event(i, gate_id="gate-b") for i in range(200)]
     try:

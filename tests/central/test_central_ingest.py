@@ -19,21 +19,13 @@ from central_helpers import (
     scalar,
     status_event,
     wait_until,
+    worker,
 )
 from mqtt_broker import Mosquitto
 
 from edge.central import db
 from edge.central.errors import CentralDbError, CentralSchemaError
-from edge.central.ingest import PgIngest
-from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import event_topic
-
-
-def worker(broker: Mosquitto, dsn: str, name: str, group: str = "g1", **kw: object) -> PgIngest:
-    ing = PgIngest(MqttSettings(broker_url=broker.url), dsn, group, client_id=f"{name}-{uuid.uuid4().hex[:6]}", **kw)  # type: ignore[arg-type]
-    ing.start()
-    assert ing.subscribed.wait(5)
-    return ing
 
 
 def test_migrate_creates_versioned_partitioned_schema_and_is_rerunnable(pg_dsn: str) -> None:

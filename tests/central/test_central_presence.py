@@ -8,14 +8,12 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 import psycopg
-from central_helpers import SITE, close, publish, publisher, rows, wait_until
+from central_helpers import SITE, close, publish, publisher, rows, wait_until, worker
 from mqtt_broker import Mosquitto
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.central import db, presence
-from edge.central.ingest import PgIngest
 from edge.events.models import DeviceFault, DeviceStatus
-from edge.mqtt.settings import MqttSettings
 from edge.mqtt.status import make_status
 from edge.mqtt.topics import status_topic
 
@@ -46,9 +44,7 @@ def test_presence_from_birth_will_events_and_silence(private_broker: Callable[[]
     db.migrate(pg_dsn)
     gate_a = gate_client(broker, "gate-a")
     gate_b = gate_client(broker, "gate-b")
-    ing = PgIngest(MqttSettings(broker_url=broker.url), pg_dsn, "gp", client_id=f"ing-{uuid.uuid4().hex[:6]}")
-    ing.start()  # started after the births: they arrive as retained messages
-    assert ing.subscribed.wait(5)
+    ing = worker(broker, pg_dsn, "ing", "gp")  # started after the births: they arrive as retained messages
     pub = publisher(broker.port)
     try:
         assert wait_until(lambda: gate_row(pg_dsn, "gate-b") is not None and gate_row(pg_dsn, "gate-a") is not None, 10)

@@ -23,22 +23,23 @@ from edge.store import RosterDigest, RosterRow, Store
 SITE = "site-1"
 
 
-def status_event(i: int, gate_id: str = "gate-a", site_id: str = SITE) -> DeviceStatus:
-    return DeviceStatus(site_id=site_id, gate_id=gate_id, state="ready", details={"i": str(i)})
+def status_event(i: int, gate_id: str = "gate-a", site_id: str = SITE, **kw: Any) -> DeviceStatus:
+    return DeviceStatus(site_id=site_id, gate_id=gate_id, state="ready", details={"i": str(i)}, **kw)
 
 
-def admitted_event(candidate_id: str, gate_id: str, session_id: str, site_id: str = SITE) -> CandidateAdmitted:
-    return CandidateAdmitted(
-        site_id=site_id,
-        gate_id=gate_id,
-        session_id=session_id,
-        attempt_id=f"att-{gate_id}-{candidate_id}",
-        subject=Subject(candidate_id=candidate_id, id_masked="0010******45"),
-        face_score=0.9,
-        thresholds_version="t1",
-        match_threshold=0.6,
-        review_threshold=0.5,
-    )
+def admitted_event(
+    candidate_id: str, gate_id: str, session_id: str, site_id: str = SITE, **fields: Any
+) -> CandidateAdmitted:
+    """An admission of ``candidate_id`` at ``gate_id`` (face score 0.9 unless ``fields`` say otherwise)."""
+    shared: dict[str, Any] = {
+        "attempt_id": f"att-{gate_id}-{candidate_id}",
+        "subject": Subject(candidate_id=candidate_id, id_masked="0010******45"),
+        "face_score": 0.9,
+        "thresholds_version": "t1",
+        "match_threshold": 0.6,
+        "review_threshold": 0.5,
+    }
+    return CandidateAdmitted(site_id=site_id, gate_id=gate_id, session_id=session_id, **{**shared, **fields})
 
 
 def admit_locally(store: Store, candidate_id: str, gate_id: str, session_id: str) -> CandidateAdmitted:
