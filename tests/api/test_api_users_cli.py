@@ -8,33 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
+from lane_helpers import gate_toml
 
 from edge.api import cli
 from edge.api.accounts import AccountStore
 from edge.api.errors import AccountError
 from edge.api.settings import ApiSettings
 
-CONFIG = """
-[site]
-site_id = "demo-site"
-gate_id = "lane-1"
-
-[store]
-path = "examgate.db"
-
-[policy.thresholds]
-version = "t"
-match = 0.6
-review = 0.5
-
-[reader]
-kind = "simulated"
-cards_dir = "cards"
-
-[camera]
-kind = "folder"
-path = "camera"
-"""
+CONFIG = gate_toml("demo-site", "t", db="examgate.db")
 
 
 def run(argv: list[str], stdin: str = "") -> tuple[int, list[dict[str, object]]]:

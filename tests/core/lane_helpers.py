@@ -1,5 +1,6 @@
-"""Helpers of the lane tests (imported as a plain module: tests/ is not a package; tests/api and tests/ops put this
-folder on sys.path in their conftest): card fixtures, a gate on simulated devices, candidates through its lane."""
+"""Helpers of the lane tests (imported as a plain module: tests/ is not a package; tests/api, tests/ops and
+tests/privacy put this folder on sys.path in their conftest): a gate's config file, card fixtures, a gate on simulated
+devices, candidates through its lane."""
 
 from __future__ import annotations
 
@@ -15,6 +16,39 @@ from edge.wiring import Gate, build_gate
 from firmware_bridge.camera.folder import FolderCamera
 from firmware_bridge.sim.fixture_reader import FORMAT, FixtureCardReader
 from firmware_bridge.turnstile.virtual import VirtualTurnstile
+
+
+def gate_toml(
+    site_id: str,
+    thresholds_version: str,
+    *,
+    root: Path | None = None,
+    db: str = "gate.db",
+    store_extra: str = "",
+    extra: str = "",
+) -> str:
+    """The config file of a gate on the simulated reader and the folder camera: database ``db``, cards and camera
+    under ``root`` (relative paths without one); ``store_extra`` goes into [store], ``extra`` (more sections) last."""
+    base = "" if root is None else f"{root}/"
+    return f"""
+[site]
+site_id = "{site_id}"
+gate_id = "lane-1"
+
+[store]
+path = "{base}{db}"
+{store_extra}
+[policy]
+thresholds = {{ version = "{thresholds_version}", match = 0.6, review = 0.5 }}
+
+[reader]
+kind = "simulated"
+cards_dir = "{base}cards"
+
+[camera]
+kind = "folder"
+path = "{base}camera"
+{extra}"""
 
 
 def write_card(

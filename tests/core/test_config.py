@@ -9,27 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from lane_helpers import gate_toml
 
 from edge.config import AppConfig, load_config, masked_dump
 from edge.errors import ConfigError
 from edge.startup import check_startup, startup_problems
 from edge.store import RosterRow, Store
 
-MINIMAL = """
-[site]
-site_id = "S1"
-gate_id = "lane-1"
-[store]
-path = "data/examgate.db"
-[policy]
-thresholds = { version = "t1", match = 0.6, review = 0.5 }
-[reader]
-kind = "simulated"
-cards_dir = "cards"
-[camera]
-kind = "folder"
-path = "camera"
-"""
+MINIMAL = gate_toml("S1", "t1", db="data/examgate.db")
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lane_helpers import write_card
+from lane_helpers import gate_toml, write_card
 
 from edge.store import RosterRow, Store
 
@@ -35,27 +35,7 @@ def make_sim_gate(root: Path, *, extra: str = "", min_free_mb: int = 1, roster: 
     write_card(root / "cards", "an", PERSONAL_ID, "Nguyễn Văn An", "an.jpg", expiry_date="2039-01-01")
     (root / "scores.json").write_text(json.dumps({"live": 0.9}), encoding="utf-8")
     config = root / "examgate.toml"
-    config.write_text(
-        f"""
-[site]
-site_id = "ops-site"
-gate_id = "lane-1"
-
-[store]
-path = "{root / "gate.db"}"
-min_free_mb = {min_free_mb}
-
-[policy]
-thresholds = {{ version = "ops-test", match = 0.6, review = 0.5 }}
-
-[reader]
-kind = "simulated"
-cards_dir = "{root / "cards"}"
-
-[camera]
-kind = "folder"
-path = "{root / "camera"}"
-
+    devices = f"""
 [turnstile]
 kind = "simulated"
 
@@ -63,9 +43,9 @@ kind = "simulated"
 kind = "simulated"
 scores_file = "{root / "scores.json"}"
 {extra}
-""",
-        encoding="utf-8",
-    )
+"""
+    toml = gate_toml("ops-site", "ops-test", root=root, store_extra=f"min_free_mb = {min_free_mb}\n", extra=devices)
+    config.write_text(toml, encoding="utf-8")
     if roster:
         store = Store.open(root / "gate.db")
         store.replace_roster(SESSION, [RosterRow("C1", PERSONAL_ID, "Nguyễn Văn An")])

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))  # privacy_helpers uses tests/core's lane helpers
+
 from privacy_helpers import write_config
 
 
