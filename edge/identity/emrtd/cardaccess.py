@@ -49,17 +49,23 @@ class SecurityInfoSet(core.SetOf):  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
-class PaceInfo:
+class _ProtocolInfo:
+    """What PACE and Chip Authentication infos share: the protocol OID (sent to the chip as bytes) and a version."""
+
     oid: str
     version: int
-    parameter_id: int | None
-    agreement: Literal["DH", "ECDH"]
-    mapping: Literal["GM", "IM", "CAM"]
-    cipher: CipherName
 
     @property
     def oid_bytes(self) -> bytes:
         return bytes(core.ObjectIdentifier(self.oid).contents)
+
+
+@dataclass(frozen=True)
+class PaceInfo(_ProtocolInfo):
+    parameter_id: int | None
+    agreement: Literal["DH", "ECDH"]
+    mapping: Literal["GM", "IM", "CAM"]
+    cipher: CipherName
 
     @property
     def supported(self) -> bool:
@@ -70,16 +76,10 @@ class PaceInfo:
 
 
 @dataclass(frozen=True)
-class ChipAuthInfo:
-    oid: str
-    version: int
+class ChipAuthInfo(_ProtocolInfo):
     key_id: int | None
     agreement: Literal["DH", "ECDH"]
     cipher: CipherName
-
-    @property
-    def oid_bytes(self) -> bytes:
-        return bytes(core.ObjectIdentifier(self.oid).contents)
 
 
 @dataclass(frozen=True)
