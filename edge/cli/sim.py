@@ -19,13 +19,10 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from edge.cmdline import pn532_baud, positive_float, run_group
+from edge.cmdline import EXIT_OK, EXIT_USAGE, pn532_baud, positive_float, run_group
 from edge.errors import ExamGateError
 from firmware_bridge.sim.vchip.card import VirtualCard, load_identity_card
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 
 class IdentityFileError(ExamGateError):
