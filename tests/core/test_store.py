@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from event_helpers import decision_event
 
 from edge.errors import StoreError
 from edge.events.models import (
@@ -24,20 +25,6 @@ from edge.store import RosterRow, Store
 from edge.store.db import SCHEMA_VERSION, current_version
 
 BASE = {"site_id": "S1", "gate_id": "lane-1", "session_id": "SES1"}
-
-
-def decision_event(kind: type[DecisionEvent], attempt: str) -> DecisionEvent:
-    return kind(
-        **BASE,
-        attempt_id=attempt,
-        subject=Subject(candidate_id="C1", id_masked="0010******45"),
-        reason_codes=("FACE_MATCH",),
-        face_score=0.8,
-        thresholds_version="t1",
-        match_threshold=0.6,
-        review_threshold=0.5,
-        model_version="m1",
-    )
 
 
 @pytest.fixture

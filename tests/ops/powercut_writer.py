@@ -10,8 +10,11 @@ import os
 import sys
 from pathlib import Path
 
-from edge.events.models import CandidateRejected, Subject
+from edge.events.models import CandidateRejected
 from edge.store import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from event_helpers import decision_event
 
 
 def main(db: Path, ids_file: Path, prefix: str) -> None:
@@ -21,18 +24,8 @@ def main(db: Path, ids_file: Path, prefix: str) -> None:
     n = 0
     while True:
         attempt = f"{prefix}-{n:06d}"
-        event = CandidateRejected(
-            site_id="S1",
-            gate_id="lane-1",
-            session_id="SES-CUT",
-            attempt_id=attempt,
-            subject=Subject(candidate_id=f"C{n}", id_masked="0010******45"),
-            reason_codes=("FACE_MISMATCH",),
-            face_score=0.2,
-            thresholds_version="t1",
-            match_threshold=0.6,
-            review_threshold=0.5,
-            model_version="m1",
+        event = decision_event(
+            CandidateRejected, attempt, f"C{n}", session_id="SES-CUT", reason_codes=("FACE_MISMATCH",), face_score=0.2
         )
         store.record_decision(event)
         os.write(fd, f"{attempt}\n".encode())
