@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -13,6 +15,7 @@ from mqtt_broker import MOSQUITTO, Mosquitto
 from mqtt_helpers import SITE, Collector, StoreTarget, admit_locally, status_event, wait_until
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from edge.events.models import Event
 from edge.mqtt.connection import MqttConnection
 from edge.mqtt.ingest import EventSink, Ingestor
 from edge.mqtt.link import GateLink
@@ -34,43 +37,48 @@ def tls_link(broker: Mosquitto, store: Store, gate_id: str, cert_name: str) -> G
     return GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id=gate_id)
 
 
+def outbox(path: Path, events: Iterable[Event]) -> Store:
+    """A gate store at ``path`` with ``events`` waiting in its outbox."""
+    store = Store.open(path, synchronous="NORMAL")
+    for event in events:
+        store.append_event(event)
+    return store
+
+
+@contextmanager
+def running(link: GateLink, *then_close: Collector | Store) -> Iterator[GateLink]:
+    """``link`` started; on the way out stopped, then ``then_close`` closed in that order."""
+    link.start()
+    try:
+        yield link
+    finally:
+        link.stop()
+        for thing in then_close:
+            thing.close()
+
+
 def ops_collector(broker: Mosquitto, topic_filter: str) -> Collector:
     cert, key = broker.pki.client("central-ops")
     return Collector("127.0.0.1", broker.tls_port, topic_filter, tls=(broker.pki.ca, cert, key))
 
 
 def test_mtls_gate_publishes_its_own_events(broker: Mosquitto, tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "g.db", synchronous="NORMAL")
-    for i in range(5):
-        store.append_event(status_event(i))
+    store = outbox(tmp_path / "g.db", (status_event(i) for i in range(5)))
     central = ops_collector(broker, f"examgate/v1/{SITE}/gate-a/#")
-    link = tls_link(broker, store, "gate-a", "gate-a")
-    link.start()
-    try:
+    with running(tls_link(broker, store, "gate-a", "gate-a"), central, store) as link:
         assert wait_until(lambda: store.outbox_backlog() == 0, 10), (link.metrics(), broker.log_text()[-1500:])
         assert central.wait_for(lambda m: sum("/events/" in x.topic for x in m) >= 5, 5)
         assert central.wait_for(lambda m: any(x.topic.endswith("/status") for x in m), 5)
-    finally:
-        link.stop()
-        central.close()
-        store.close()
 
 
 def test_acl_stops_a_gate_publishing_as_another_gate(broker: Mosquitto, tmp_path: Path) -> None:
     """Certificate says gate-a, config says gate-b: the broker refuses every event; nothing is marked sent."""
-    store = Store.open(tmp_path / "g.db", synchronous="NORMAL")
-    for i in range(3):
-        store.append_event(status_event(i, gate_id="gate-b"))
+    store = outbox(tmp_path / "g.db", (status_event(i, gate_id="gate-b") for i in range(3)))
     central = ops_collector(broker, f"examgate/v1/{SITE}/gate-b/events/#")
-    link = tls_link(broker, store, "gate-b", "gate-a")
-    link.start()
-    try:
+    with running(tls_link(broker, store, "gate-b", "gate-a"), central) as link:
         assert wait_until(lambda: link.metrics().failed >= 3, 10), link.metrics()
         assert store.outbox_backlog() == 3
         assert central.snapshot() == []
-    finally:
-        link.stop()
-        central.close()
     pending = store.outbox_pending(10)
     assert len(pending) == 3
     store.close()
@@ -104,18 +112,12 @@ def test_gate_rejects_a_broker_it_cannot_verify(broker: Mosquitto, tmp_path: Pat
     settings = MqttSettings(
         broker_url=broker.tls_url, client_id="tls-bad-ca", ca_file=cert, cert_file=cert, key_file=key
     )
-    link = GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-a")
-    link.start()
-    try:
+    with running(GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-a"), store) as link:
         assert not link.connection.wait_connected(2)
-    finally:
-        link.stop()
-        store.close()
 
 
 def test_username_password_over_tls(broker: Mosquitto, tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "p.db", synchronous="NORMAL")
-    store.append_event(status_event(1, gate_id="gate-p"))
+    store = outbox(tmp_path / "p.db", [status_event(1, gate_id="gate-p")])
     pw_file = tmp_path / "pw"
     pw_file.write_text(broker.passwords["gate-p"] + "\n")
     settings = MqttSettings(
@@ -128,16 +130,10 @@ def test_username_password_over_tls(broker: Mosquitto, tmp_path: Path) -> None:
         ca=broker.pki.ca,
         userpass=("central-ops", broker.passwords["central-ops"]),
     )
-    link = GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-p")
-    link.start()
-    try:
+    with running(GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-p"), central, store) as link:
         assert wait_until(lambda: store.outbox_backlog() == 0, 10), link.metrics()
         assert central.wait_for(lambda m: len(m) == 1, 5)
         assert json.loads(central.snapshot()[0].payload)["gate_id"] == "gate-p"
-    finally:
-        link.stop()
-        central.close()
-        store.close()
 
 
 def test_wrong_password_is_refused(broker: Mosquitto, tmp_path: Path) -> None:
@@ -145,17 +141,12 @@ def test_wrong_password_is_refused(broker: Mosquitto, tmp_path: Path) -> None:
     settings = MqttSettings(
         broker_url=broker.pw_url, client_id="pw-bad", ca_file=broker.pki.ca, username="gate-p", password="wrong"
     )
-    link = GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-p")
-    link.start()
-    try:
+    with running(GateLink(settings, store, StoreTarget(store), site_id=SITE, gate_id="gate-p"), store) as link:
         assert not link.connection.wait_connected(2)
         assert link.connection.last_connect_reason is not None
         assert "authori" in link.connection.last_connect_reason.lower() or "bad" in (
             link.connection.last_connect_reason.lower()
         )
-    finally:
-        link.stop()
-        store.close()
 
 
 def test_sample_central_config_runs_and_enforces_identity(tmp_path: Path) -> None:
@@ -165,22 +156,13 @@ def test_sample_central_config_runs_and_enforces_identity(tmp_path: Path) -> Non
     sample = Mosquitto(sample=True)
     try:
         sample.start()
-        store = Store.open(tmp_path / "s.db", synchronous="NORMAL")
-        store.append_event(status_event(1, gate_id="gate-b"))
-        good = tls_link(sample, store, "gate-b", "gate-b")
-        good.start()
-        try:
+        store = outbox(tmp_path / "s.db", [status_event(1, gate_id="gate-b")])
+        with running(tls_link(sample, store, "gate-b", "gate-b")) as good:
             assert wait_until(lambda: store.outbox_backlog() == 0, 10), (good.metrics(), sample.log_text()[-1500:])
-        finally:
-            good.stop()
         store.append_event(status_event(2, gate_id="gate-b"))
-        impostor = tls_link(sample, store, "gate-b", "gate-a")
-        impostor.start()
-        try:
+        with running(tls_link(sample, store, "gate-b", "gate-a")) as impostor:
             assert wait_until(lambda: impostor.metrics().failed >= 1, 10)
             assert store.outbox_backlog() == 1
-        finally:
-            impostor.stop()
         store.close()
     finally:
         sample.cleanup()
@@ -196,8 +178,7 @@ def test_ingest_identity_reads_shared_events_and_cannot_command(broker: Mosquitt
     sink = EventSink(tmp_path / "central.db")
     ingestor = Ingestor(settings, sink, "acl-grp")
     ingestor.start()
-    gate_store = Store.open(tmp_path / "g.db", synchronous="NORMAL")
-    gate_store.append_event(status_event(7, gate_id="gate-a"))
+    gate_store = outbox(tmp_path / "g.db", [status_event(7, gate_id="gate-a")])
     link = tls_link(broker, gate_store, "gate-a", "gate-a")
     try:
         assert ingestor.subscribed.wait(10)
