@@ -238,10 +238,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     read.set_defaults(func=_read)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry: ``python -m edge.cli.chip chip read …``."""
-    return run_group(register, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # stand-alone: ``python -m edge.cli.chip chip read …``
+    sys.exit(run_group(register, None))

@@ -162,10 +162,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reader.set_defaults(func=_reader)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry: ``python -m edge.cli.sim sim reader …``."""
-    return run_group(register, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # stand-alone: ``python -m edge.cli.sim sim reader …``
+    sys.exit(run_group(register, None))
