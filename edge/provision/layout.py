@@ -22,64 +22,47 @@ def source_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+class _Live:
+    """A layout path given as the gate sees it (absolute), placed under the layout's root."""
+
+    def __init__(self, live: str | Path) -> None:
+        self.live = str(live)
+
+    def __get__(self, layout: Layout, owner: type[Layout] | None = None) -> Path:
+        return layout.root / self.live.lstrip("/")
+
+
+class _Inside:
+    """A layout path: ``name`` inside the folder of another layout path."""
+
+    def __init__(self, folder: _Live | _Inside, name: str) -> None:
+        self.folder = folder
+        self.name = name
+
+    def __get__(self, layout: Layout, owner: type[Layout] | None = None) -> Path:
+        return self.folder.__get__(layout) / self.name
+
+
 @dataclass(frozen=True)
 class Layout:
     root: Path
 
-    def _at(self, live: str) -> Path:
-        return self.root / live.lstrip("/")
+    etc_dir = _Live("/etc/examgate")
+    config = _Live(LIVE_CONFIG)
+    credentials_dir = _Inside(etc_dir, "credentials")
+    device_key = _Inside(credentials_dir, "device.key")
+    data_key = _Inside(credentials_dir, "data.key")
+    tls_dir = _Inside(etc_dir, "tls")
+    csr = _Inside(tls_dir, "device.csr")
+    cert = _Inside(tls_dir, "device.crt")
+    ca_cert = _Inside(tls_dir, "ca.crt")
+    csca_dir = _Inside(etc_dir, "csca")
+    data_dir = _Live(LIVE_DATA_DIR)
+    units_dir = _Live("/etc/systemd/system")
 
     @property
     def is_live(self) -> bool:
         return self.root.resolve() == Path("/")
-
-    @property
-    def etc_dir(self) -> Path:
-        return self._at("/etc/examgate")
-
-    @property
-    def config(self) -> Path:
-        return self._at(str(LIVE_CONFIG))
-
-    @property
-    def credentials_dir(self) -> Path:
-        return self.etc_dir / "credentials"
-
-    @property
-    def device_key(self) -> Path:
-        return self.credentials_dir / "device.key"
-
-    @property
-    def data_key(self) -> Path:
-        return self.credentials_dir / "data.key"
-
-    @property
-    def tls_dir(self) -> Path:
-        return self.etc_dir / "tls"
-
-    @property
-    def csr(self) -> Path:
-        return self.tls_dir / "device.csr"
-
-    @property
-    def cert(self) -> Path:
-        return self.tls_dir / "device.crt"
-
-    @property
-    def ca_cert(self) -> Path:
-        return self.tls_dir / "ca.crt"
-
-    @property
-    def csca_dir(self) -> Path:
-        return self.etc_dir / "csca"
-
-    @property
-    def data_dir(self) -> Path:
-        return self._at(str(LIVE_DATA_DIR))
-
-    @property
-    def units_dir(self) -> Path:
-        return self._at("/etc/systemd/system")
 
     def live(self, path: Path) -> str:
         """``path`` as the gate will see it once this root is the system root."""
