@@ -63,6 +63,17 @@ def publish_in_background(port: int, events: list[DeviceStatus], pause_every: in
     return thread
 
 
+def two_gates(n: int) -> tuple[list[DeviceStatus], list[DeviceStatus]]:
+    """``n`` status events of gate-a, then ``n`` of gate-b."""
+    return [status_event(i) for i in range(n)], [status_event(i, gate_id="gate-b") for i in range(n)]
+
+
+def publish_until_acked(port: int, ing: PgIngest, events: list[DeviceStatus], acked: int) -> None:
+    """Publish ``events``, then wait until the worker has acknowledged ``acked`` messages in all."""
+    publish_in_background(port, events).join(30)
+    assert wait_until(lambda: ing.counters.snapshot()["acked"] >= acked, 20)
+
+
 def test_worker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
     private_broker: Callable[[], Mosquitto], pg_dsn: str
 ) -> None:
@@ -98,11 +109,9 @@ def test_broker_restart_mid_stream(private_broker: Callable[[], Mosquitto], pg_d
     broker = private_broker()
     db.migrate(pg_dsn)
     ing = worker(broker, pg_dsn, "ing", "gb", batch=40)
-    before = [status_event(i) for i in range(400)]
-    after = [status_event(i, gate_id="gate-b") for i in range(400)]
+    before, after = two_gates(400)
     try:
-        publish_in_background(broker.port, before).join(30)
-        assert wait_until(lambda: ing.counters.snapshot()["acked"] >= 200, 20)
+        publish_until_acked(broker.port, ing, before, 200)
         ing.subscribed.clear()
         broker.restart()  # SIGTERM: mosquitto saves its sessions, then comes back on the same port
         # mosquitto 2.0 does not restore shared subscriptions from its persistence file: the worker's reconnect
@@ -122,11 +131,9 @@ def test_postgres_restart_nothing_acked_meanwhile_then_everything_stored(
     dsn = private_pg.dsn
     db.migrate(dsn)
     ing = worker(broker, dsn, "ing", "gpg", batch=25)
-    first = [status_event(i) for i in range(200)]
-    second = [status_event(i, gate_id="gate-b") for i in range(200)]
+    first, second = two_gates(200)
     try:
-        publish_in_background(broker.port, first).join(30)
-        assert wait_until(lambda: ing.counters.snapshot()["acked"] >= 200, 20)
+        publish_until_acked(broker.port, ing, first, 200)
         private_pg.stop()
         publish_in_background(broker.port, second).join(30)
         time.sleep(1.5)
