@@ -37,6 +37,37 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Điểm người thật (chống giả mạo; cao = người thật)",
         "Liveness score (presentation-attack check; higher = live)",
     ),
+    "console.pad_title": ("Kiểm tra người thật (chống giả mạo)", "Liveness check (presentation-attack detection)"),
+    "console.pad_thresholds": ("Ngưỡng (người thật / tấn công)", "Thresholds (live / attack)"),
+    "console.pad_signals": ("Tín hiệu", "Signals"),
+    "console.pad_no_signals": ("Không có tín hiệu nhiều khung hình.", "No multi-frame signals."),
+    "console.pad_frame": (
+        "Khung hình đã chấm điểm là ảnh trực tiếp ở trên.",
+        "The frame that was scored is the live frame above.",
+    ),
+    "pad.PAD_SUSPECTED": (
+        "Nghi ngờ giả mạo: khuôn mặt trước camera có thể là ảnh in hoặc màn hình (điểm người thật dưới ngưỡng). "
+        "Hãy tự nhìn thí sinh: yêu cầu quay đầu, chớp mắt, xem có cầm ảnh hay điện thoại không, rồi mới quyết định.",
+        "Presentation attack suspected: the face at the camera may be a print or a screen (liveness score below the "
+        "threshold). Look at the candidate yourself: ask them to turn their head and blink, check for a photo or a "
+        "phone, then decide.",
+    ),
+    "pad.PAD_UNAVAILABLE": (
+        "Không chạy được kiểm tra người thật (thiếu hoặc lỗi mô hình chống giả mạo), nên cổng không tự cho vào. "
+        "Hãy tự kiểm tra thí sinh là người thật; báo kỹ thuật viên chạy `examgate selftest`.",
+        "The liveness check could not run (presentation-attack models missing or failing), so the gate admits no one "
+        "by itself. Check yourself that the candidate is live; ask the technician to run `examgate selftest`.",
+    ),
+    "pad.PAD_CHALLENGE_FAILED": (
+        "Thí sinh không làm đúng yêu cầu (quay đầu hoặc chớp mắt) trong thời gian cho phép. "
+        "Hãy yêu cầu làm lại trước mặt bạn.",
+        "The candidate did not do the asked action (turn the head or blink) in time. Ask them to do it again in "
+        "front of you.",
+    ),
+    "pad.signal.blink": ("Chớp mắt (cao = người thật)", "Blink (higher = live)"),
+    "pad.signal.nonrigid_motion": ("Cử động khuôn mặt (cao = người thật)", "Non-rigid motion (higher = live)"),
+    "pad.signal.planar_residual": ("Lệch khỏi một mặt phẳng (cao = người thật)", "Off-plane motion (higher = live)"),
+    "pad.signal.challenge_passed": ("Làm đúng yêu cầu (1 = có, 0 = không)", "Challenge done (1 = yes, 0 = no)"),
     "console.chip": ("Ảnh trong chip (DG2)", "Chip photo (DG2)"),
     "console.roster": ("Ảnh trong danh sách thi", "Roster photo"),
     "console.noimage": ("Không có ảnh", "No image"),

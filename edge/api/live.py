@@ -52,6 +52,7 @@ class ReviewItem:
     face_score: float | None
     face_attempts: int
     pad_score: float | None
+    pad_signals: dict[str, float]
     candidate_id: str | None
     full_name: str | None
     id_masked: str | None
@@ -68,6 +69,7 @@ class ReviewItem:
             "reasons": list(self.reasons),
             "face_score": self.face_score,
             "pad_score": self.pad_score,
+            "pad_signals": dict(sorted(self.pad_signals.items())),
             "face_attempts": self.face_attempts,
             "candidate_id": self.candidate_id,
             "full_name": self.full_name,
@@ -179,6 +181,7 @@ class LiveHub:
             reasons=tuple(report.reasons),
             face_score=report.face_score,
             pad_score=report.pad_score,
+            pad_signals=dict(report.pad_signals),
             face_attempts=report.face_attempts,
             candidate_id=report.candidate_id,
             full_name=report.full_name,

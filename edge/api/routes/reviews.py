@@ -12,9 +12,27 @@ from edge.api.live import ImageKind
 from edge.api.models import ATTEMPT_ID, Problem, ResolveResult, ReviewBody, problem
 from edge.api.pages import stream
 from edge.api.security import ProctorImages, ProctorWrite, Staff
+from edge.policy.reasons import PAD_CHALLENGE_FAILED, PAD_SUSPECTED, PAD_UNAVAILABLE
 from edge.reviews import ReviewAnswer
 
 router = APIRouter()
+PAD_REVIEW_REASONS = (PAD_SUSPECTED, PAD_UNAVAILABLE, PAD_CHALLENGE_FAILED)
+
+
+def pad_view(ctx: ApiContext, reasons: tuple[str, ...], score: float | None) -> dict[str, object] | None:
+    """For a review PAD asked for: its reasons (the console explains each), and the thresholds the lane read the
+    score against; None for any other review."""
+    pad_reasons = [r for r in reasons if r in PAD_REVIEW_REASONS]
+    if not pad_reasons:
+        return None
+    params = ctx.gate.lane.params
+    return {
+        "reasons": pad_reasons,
+        "score": score,
+        "threshold": params.pad_threshold,
+        "attack_threshold": params.pad_attack_threshold,
+        "mode": params.pad_mode,
+    }
 
 
 def review_view(ctx: ApiContext, attempt_id: str) -> dict[str, object] | None:
@@ -34,6 +52,7 @@ def review_view(ctx: ApiContext, attempt_id: str) -> dict[str, object] | None:
     view["review_threshold"] = gate.lane.params.review_threshold
     view["thresholds_version"] = gate.thresholds.version
     view["resolvable"] = attempt_id in gate.reviews.pending()
+    view["pad"] = pad_view(ctx, item.reasons, item.pad_score)
     return view
 
 

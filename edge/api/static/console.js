@@ -14,6 +14,30 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function refreshEmpty() { empty.hidden = cards.size > 0; }
 
+  // A review PAD asked for: each reason explained (Vietnamese first), the score against its thresholds, the signals.
+  function showPad(section, item) {
+    section.hidden = false;
+    const reasons = section.querySelector(".pad-reasons");
+    for (const code of item.pad.reasons) {
+      const li = document.createElement("li");
+      li.dataset.reason = code;
+      li.textContent = `${EG.text("pad." + code)} (${code})`;
+      reasons.appendChild(li);
+    }
+    const body = section.querySelector(".pad-signals tbody");
+    const signals = Object.entries(item.pad_signals || {});
+    if (!signals.length) {
+      const row = body.insertRow();
+      row.insertCell().textContent = EG.text("console.pad_no_signals");
+    }
+    for (const [name, value] of signals) {
+      const row = body.insertRow();
+      row.dataset.signal = name;
+      row.insertCell().textContent = EG.boot.t["pad.signal." + name] || name;
+      row.insertCell().textContent = typeof value === "number" ? value.toFixed(3) : fmt(value);
+    }
+  }
+
   function addReview(item) {
     if (cards.has(item.attempt_id)) return;
     const node = template.content.firstElementChild.cloneNode(true);
@@ -25,10 +49,11 @@ document.addEventListener("DOMContentLoaded", () => {
         : `${score(item.match_threshold)} / ${score(item.review_threshold)} (${item.thresholds_version})`,
       reasons: (item.reasons || []).join(", ") || "—",
     };
+    if (item.pad) fields.pad_thresholds = `${score(item.pad.threshold)} / ${score(item.pad.attack_threshold)}`;
     for (const [name, value] of Object.entries(fields)) {
-      const cell = node.querySelector(`[data-field="${name}"]`);
-      if (cell) cell.textContent = value;
+      for (const cell of node.querySelectorAll(`[data-field="${name}"]`)) cell.textContent = value;
     }
+    if (item.pad) showPad(node.querySelector("section.pad"), item);
     for (const img of node.querySelectorAll("img[data-kind]")) {
       if (!canDecide) { img.replaceWith(document.createTextNode(EG.text("console.noimage"))); continue; }
       img.src = `/api/reviews/${encodeURIComponent(item.attempt_id)}/images/${img.dataset.kind}`;
