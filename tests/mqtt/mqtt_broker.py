@@ -147,6 +147,15 @@ class Mosquitto:
 
     def _config_text(self) -> str:
         d = self.dir
+        tls = "".join(  # what both TLS listeners present
+            f"{line}\n"
+            for line in (
+                f"cafile {self.pki.ca}",
+                f"certfile {self.pki.server_cert}",
+                f"keyfile {self.pki.server_key}",
+                "tls_version tlsv1.2",
+            )
+        )
         return f"""\
 per_listener_settings true
 persistence true
@@ -165,20 +174,12 @@ listener {self.port} 127.0.0.1
 allow_anonymous true
 
 listener {self.tls_port} 127.0.0.1
-cafile {self.pki.ca}
-certfile {self.pki.server_cert}
-keyfile {self.pki.server_key}
-tls_version tlsv1.2
-require_certificate true
+{tls}require_certificate true
 use_identity_as_username true
 acl_file {d}/acl
 
 listener {self.pw_port} 127.0.0.1
-cafile {self.pki.ca}
-certfile {self.pki.server_cert}
-keyfile {self.pki.server_key}
-tls_version tlsv1.2
-allow_anonymous false
+{tls}allow_anonymous false
 password_file {d}/passwd
 acl_file {d}/acl
 """
