@@ -165,7 +165,7 @@ class CandidateRun:
 
         a, lane, pad = self.attempt, self.lane, self.lane.pad
         t = time.perf_counter()
-        if pad is None:
+        if pad is None or not pad.challenge_ready:  # no landmark model: PAD_UNAVAILABLE, nothing asked
             return m.ChallengeChecked(False, unavailable=True)
         action = pick_action(lane.rng)
         lane.tell(ChallengeIssued(action, PROMPTS_VI[action], pad.challenge_timeout_s))

@@ -82,6 +82,11 @@ class LanePad(Protocol):
     @property
     def challenge_timeout_s(self) -> float: ...
 
+    @property
+    def challenge_ready(self) -> bool:
+        """The challenge can be checked (the face landmark model loaded)."""
+        ...
+
     def __call__(self, frame: RgbImage) -> tuple[float | None, bool]:
         """(passive score of the frame's face or None when none was scored, PAD unavailable)."""
         ...

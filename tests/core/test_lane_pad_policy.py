@@ -35,13 +35,14 @@ def _to_face_capture(params: m.PolicyParams, *, assisted: bool = False) -> tuple
 
 
 def _decide(params: m.PolicyParams, *inputs: m.Input) -> tuple[str, tuple[str, ...]]:
+    """Outcome and reasons after the challenge / face inputs, from a card tap found on the roster."""
     state, _ = _to_face_capture(params)
+    actions: list[m.Action] = []
     for event in inputs:
-        state, actions = m.step(state, event, params)
-        for action in actions:
-            if isinstance(action, m.RecordDecision):
-                return action.outcome, action.reasons
-    raise AssertionError("no decision")
+        state, more = m.step(state, event, params)
+        actions.extend(more)
+    record = next(a for a in actions if isinstance(a, m.RecordDecision))
+    return record.outcome, record.reasons
 
 
 @pytest.mark.parametrize("mode", ["signal", "enforce"])

@@ -73,6 +73,10 @@ class GatePad:
     def challenge_timeout_s(self) -> float:
         return self.settings.challenge_timeout_s
 
+    @property
+    def challenge_ready(self) -> bool:
+        return self._analyser is not None and self._analyser.landmarker is not None
+
     def __call__(self, frame: RgbImage) -> tuple[float | None, bool]:
         if self._detector is None or self._passive is None:
             return None, True
@@ -101,7 +105,7 @@ class GatePad:
 
         Camera errors from ``capture`` propagate. Frames without one usable face are skipped.
         """
-        if self._analyser is None or self._analyser.landmarker is None:
+        if self._analyser is None or not self.challenge_ready:
             return None
         if action not in ACTIONS:
             raise ValueError(f"unknown challenge action {action!r}")
