@@ -12,9 +12,11 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -244,3 +246,27 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@contextmanager
+def browser_page(app: FastAPI, width: int, height: int) -> Iterator[tuple[str, Any]]:
+    """``app`` behind a LiveServer and a page of headless Chromium (Playwright) of that size: yields the server's URL
+    and the page; closes the browser, then stops the server. Callers skip first without Playwright or Chromium."""
+    from playwright import sync_api  # noqa: PLC0415
+
+    server = LiveServer(app)
+    server.start()
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                yield server.url, browser.new_context(viewport={"width": width, "height": height}).new_page()
+            finally:
+                browser.close()
+    finally:
+        server.stop()

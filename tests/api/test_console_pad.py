@@ -10,13 +10,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from api_env import PASSWORDS, Env, build_env
+from api_env import CHROMIUM, PASSWORDS, Env, browser_page, build_env
 
 from edge.api.i18n import TEXTS
 from edge.devices import RgbImage
 from edge.lane import ChallengeIssued, Notice
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "api"
 SIGNALS = {"blink": 0.02, "nonrigid_motion": 0.004, "planar_residual": 0.001}
 
@@ -116,47 +115,33 @@ def test_every_pad_review_reason_is_explained_in_both_languages() -> None:
 
 @pytest.mark.parametrize(("lang", "heading"), [("vi", "Nghi ngờ giả mạo"), ("en", "Presentation attack suspected")])
 def test_chromium_shows_the_pad_review(pad_env: Env, lang: str, heading: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip install playwright) is not installed")
+    pytest.importorskip("playwright.sync_api", reason="playwright (pip install playwright) is not installed")
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from api_env import LiveServer  # noqa: PLC0415
-
-    server = LiveServer(pad_env.app)
-    server.start()
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            try:
-                page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-                errors: list[str] = []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.goto(f"{server.url}/login?lang={lang}")
-                page.fill("#username", "proctor1")
-                page.fill("#password", PASSWORDS["proctor1"])
-                page.click("#login-submit")
-                page.wait_for_url(f"{server.url}/console")
-                errors.clear()  # the console page's own errors from here (the login page's favicon is absent)
-                hub = pad_env.app.state.hub
-                deadline = time.monotonic() + 10
-                while hub.console.count == 0 and time.monotonic() < deadline:  # the page listens before the tap
-                    time.sleep(0.02)
-                pad_env.gate.lane.pad = ScriptedPad(0.3)
-                pad_env.tap("binh", "high")
-                page.wait_for_selector("article.review section.pad:not([hidden])", timeout=15_000)
-                section = page.locator("article.review section.pad")
-                reason = section.locator("li[data-reason=PAD_SUSPECTED]").inner_text()
-                assert reason.startswith(heading) and reason.endswith("(PAD_SUSPECTED)")
-                text = section.inner_text()
-                assert "0.300" in text and "0.800 / 0.050" in text
-                blink = section.locator("tr[data-signal=blink]").inner_text()
-                assert ("Chớp mắt" if lang == "vi" else "Blink") in blink and "0.020" in blink
-                page.wait_for_function("document.querySelector('img[data-kind=live]').naturalWidth > 0")
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / f"console-pad-review-{lang}.png"), full_page=True)
-                assert errors == [], errors
-            finally:
-                browser.close()
-    finally:
-        server.stop()
+    with browser_page(pad_env.app, 1280, 1000) as (url, page):
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{url}/login?lang={lang}")
+        page.fill("#username", "proctor1")
+        page.fill("#password", PASSWORDS["proctor1"])
+        page.click("#login-submit")
+        page.wait_for_url(f"{url}/console")
+        errors.clear()  # the console page's own errors from here (the login page's favicon is absent)
+        hub = pad_env.app.state.hub
+        deadline = time.monotonic() + 10
+        while hub.console.count == 0 and time.monotonic() < deadline:  # the page listens before the tap
+            time.sleep(0.02)
+        pad_env.gate.lane.pad = ScriptedPad(0.3)
+        pad_env.tap("binh", "high")
+        page.wait_for_selector("article.review section.pad:not([hidden])", timeout=15_000)
+        section = page.locator("article.review section.pad")
+        reason = section.locator("li[data-reason=PAD_SUSPECTED]").inner_text()
+        assert reason.startswith(heading) and reason.endswith("(PAD_SUSPECTED)")
+        text = section.inner_text()
+        assert "0.300" in text and "0.800 / 0.050" in text
+        blink = section.locator("tr[data-signal=blink]").inner_text()
+        assert ("Chớp mắt" if lang == "vi" else "Blink") in blink and "0.020" in blink
+        page.wait_for_function("document.querySelector('img[data-kind=live]').naturalWidth > 0")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"console-pad-review-{lang}.png"), full_page=True)
+        assert errors == [], errors

@@ -9,13 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-from api_env import KIOSK_TOKEN, LiveServer, build_env
+from api_env import CHROMIUM, KIOSK_TOKEN, browser_page, build_env
 
 from edge.api.live import LiveHub
 from edge.lane import CandidateDone, CandidateReport, ChallengeIssued, Notice
 from edge.vision.pad.challenge import ACTIONS, PROMPTS_VI, Action
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "api"
 KIOSK_KEYS = {"type", "state", "name", "hold_s", "prompt", "timeout_s"}
 
@@ -90,37 +89,27 @@ def test_the_result_replaces_the_prompt_and_no_message_carries_a_score() -> None
 
 
 def test_chromium_shows_the_prompt_with_a_countdown(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip install playwright) is not installed")
+    pytest.importorskip("playwright.sync_api", reason="playwright (pip install playwright) is not installed")
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     env = build_env(tmp_path)
-    server = LiveServer(env.app)
-    server.start()
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            try:
-                kiosk = browser.new_context(viewport={"width": 1024, "height": 600}).new_page()
-                kiosk.goto(f"{server.url}/kiosk?token={KIOSK_TOKEN}")
-                kiosk.wait_for_selector("#kiosk[data-state=idle]")
-                env.gate.lane.tell(ChallengeIssued("turn_left", "Quay đầu sang trái", 3.0))
-                kiosk.wait_for_selector("#kiosk[data-state=challenge]")
-                assert kiosk.inner_text("#kiosk-text") == "Quay đầu sang trái"
-                assert kiosk.inner_text("#kiosk-countdown") in ("Còn 3 giây", "Còn 2 giây")
-                assert not kiosk.locator("#kiosk-notice").is_visible()
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                kiosk.screenshot(path=str(ARTIFACTS / "kiosk-challenge.png"))
-                kiosk.wait_for_selector("#kiosk-countdown[data-left='1']", timeout=5000)  # it counts down
-                kiosk.wait_for_selector("#kiosk-countdown[data-left='0']", timeout=5000)
-                env.app.state.hub.set_kiosk("wait")  # the lane goes on to its decision
-                kiosk.wait_for_selector("#kiosk[data-state=wait]")
-                assert kiosk.inner_text("#kiosk-countdown") == ""
-                assert kiosk.inner_text("#kiosk-text") == "Vui lòng chờ"
-            finally:
-                browser.close()
+        with browser_page(env.app, 1024, 600) as (url, kiosk):
+            kiosk.goto(f"{url}/kiosk?token={KIOSK_TOKEN}")
+            kiosk.wait_for_selector("#kiosk[data-state=idle]")
+            env.gate.lane.tell(ChallengeIssued("turn_left", "Quay đầu sang trái", 3.0))
+            kiosk.wait_for_selector("#kiosk[data-state=challenge]")
+            assert kiosk.inner_text("#kiosk-text") == "Quay đầu sang trái"
+            assert kiosk.inner_text("#kiosk-countdown") in ("Còn 3 giây", "Còn 2 giây")
+            assert not kiosk.locator("#kiosk-notice").is_visible()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            kiosk.screenshot(path=str(ARTIFACTS / "kiosk-challenge.png"))
+            kiosk.wait_for_selector("#kiosk-countdown[data-left='1']", timeout=5000)  # it counts down
+            kiosk.wait_for_selector("#kiosk-countdown[data-left='0']", timeout=5000)
+            env.app.state.hub.set_kiosk("wait")  # the lane goes on to its decision
+            kiosk.wait_for_selector("#kiosk[data-state=wait]")
+            assert kiosk.inner_text("#kiosk-countdown") == ""
+            assert kiosk.inner_text("#kiosk-text") == "Vui lòng chờ"
     finally:
-        server.stop()
         env.lane.stop()
         env.gate.close()
