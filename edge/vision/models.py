@@ -14,6 +14,7 @@ from edge.errors import ExamGateError
 from edge.vision.settings import VisionSettings
 
 THRESHOLDS_FILE_NAME = "thresholds.toml"
+SUMS_FILE_NAME = "SHA256SUMS"
 _DETECTOR_TAGS = {"face_detection_short_range": "blazeface_sr", "face_detection_full_range_sparse": "blazeface_fr"}
 
 
@@ -28,6 +29,14 @@ class ModelMissingError(ExamGateError):
 class ModelLoadError(ExamGateError):
     code = "E_MODEL_LOAD_FAILED"
     remedy = "the model file is damaged or the runtime is missing; compare it with models/SHA256SUMS and reinstall"
+
+
+class ModelHashError(ExamGateError):
+    code = "E_MODEL_HASH"
+    remedy = (
+        "the model file is not the one its model card and models/SHA256SUMS describe: reinstall the release's "
+        "models/ folder; a model of your own needs its line in SHA256SUMS (and a model card) before the gate uses it"
+    )
 
 
 def repo_models_dir() -> Path:
@@ -49,10 +58,43 @@ def models_dir(settings: VisionSettings | None = None) -> Path:
 
 
 def model_path(file_name: str, settings: VisionSettings | None = None) -> Path:
-    """Path of one model file; raises ``ModelMissingError`` when absent."""
+    """Path of one model file, checked against ``SHA256SUMS`` beside it (``verified``); raises
+    ``ModelMissingError`` when absent, ``ModelHashError`` when it is not the listed file."""
     path = models_dir(settings) / file_name
     if not path.is_file():
         raise ModelMissingError(f"model file not found: {path}")
+    return verified(path)
+
+
+def listed_sha256(folder: Path) -> dict[str, str]:
+    """``file name -> SHA-256`` from ``folder/SHA256SUMS`` (``sha256sum`` format); empty when the file is absent."""
+    try:
+        text = (folder / SUMS_FILE_NAME).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    sums: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def verified(path: Path) -> Path:
+    """``path`` when its SHA-256 is the one ``SHA256SUMS`` in its folder lists for it; else ``ModelHashError``.
+
+    A file that is not listed (or a folder without ``SHA256SUMS``) is refused too: the gate runs only models whose
+    provenance is recorded. Hashed once per (file, size, mtime) and process (``file_sha256``).
+    """
+    want = listed_sha256(path.parent).get(path.name)
+    if want is None:
+        raise ModelHashError(f"{path.name} is not listed in {path.parent / SUMS_FILE_NAME}")
+    got = file_sha256(path)
+    if got != want:
+        raise ModelHashError(
+            f"{path.name} does not match {SUMS_FILE_NAME}: SHA-256 {got[:12]}…, listed {want[:12]}… "
+            "(damaged or replaced)"
+        )
     return path
 
 

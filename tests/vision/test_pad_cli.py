@@ -108,7 +108,7 @@ def test_frame_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_missing_model_file_is_typed_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for name in ("face_detection_short_range.tflite", "thresholds.toml"):
+    for name in ("face_detection_short_range.tflite", "thresholds.toml", "SHA256SUMS"):
         shutil.copy(repo_models_dir() / name, tmp_path / name)
     code, err = run_face_cli(["face", "pad", str(FACES / "obama.jpg"), "--models-dir", str(tmp_path), "--json"], capsys)
     assert code == 2 and err["code"] == "E_PAD_MODEL_MISSING"
@@ -142,6 +142,7 @@ def test_missing_landmark_model_is_typed(tmp_path: Path, capsys: pytest.CaptureF
         "thresholds.toml",
         "pad_minifasnet_v2_s2.7.tflite",
         "pad_minifasnet_v1se_s4.0.tflite",
+        "SHA256SUMS",
     ):
         shutil.copy(repo_models_dir() / name, tmp_path / name)
     code, err = run_face_cli(["face", "pad", str(FACES / "obama.jpg"), "--models-dir", str(tmp_path), "--json"], capsys)
