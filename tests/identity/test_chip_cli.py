@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import signal
@@ -15,13 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+from chip_helpers import PERSONAL_ID, identity_set
 
 from edge.cli import chip as chip_cli
 from edge.cli import sim as sim_cli
-from edge.identity import trust_admin
 from edge.identity.chip_read import NoCardError
 from edge.identity.emrtd.errors import (
     AccessDeniedError,
@@ -38,7 +35,6 @@ from firmware_bridge.sim.identity_builder import build_identity
 
 pytestmark = pytest.mark.timeout(60)
 
-PERSONAL_ID = "001099012345"
 CAN = "012345"
 # The same parsers and handlers `examgate` mounts (edge.cli.main calls these modules' register()); run through
 # the modules' own entry points so these tests do not depend on every other command group importing.
@@ -49,33 +45,11 @@ SIM = [sys.executable, "-m", "edge.cli.sim"]
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("chip_cli")
-    rng = np.random.default_rng(3)
-    buffer = io.BytesIO()
-    Image.fromarray(rng.integers(0, 255, (200, 160, 3), dtype=np.uint8)).save(buffer, "JPEG", quality=60)
-    (folder / "face.jpg").write_bytes(buffer.getvalue())
-    common = {
-        "full_name": "Trần Thị Bích Ngọc",
-        "personal_id": PERSONAL_ID,
-        "birth_date": dt.date(1999, 1, 1),
-        "expiry_date": dt.date(2039, 1, 1),
-        "sex": "F",
-        "face_image_path": folder / "face.jpg",
-    }
-    document = build_identity(**common, out_path=folder / "pace.json")  # type: ignore[arg-type]
-    build_identity(**common, out_path=folder / "bac.json", pace=None)  # type: ignore[arg-type]
-    second = {**common, "full_name": "Lê Văn Bình", "personal_id": "079201004321", "sex": "M"}
-    build_identity(**second, out_path=folder / "second.json")  # type: ignore[arg-type]
-    (folder / "csca.pem").write_text(document["csca_certificate_pem"])
-    trust_admin.import_file(folder / "csca", folder / "csca.pem", [])  # the reader trusts only the manifest
+    files = identity_set(folder, "Trần Thị Bích Ngọc", "F", seed=3)
+    birth, expiry = dt.date(1999, 1, 1), dt.date(2039, 1, 1)
+    build_identity("Lê Văn Bình", "079201004321", birth, expiry, "M", files["face"], out_path=folder / "second.json")
     (folder / "broken.json").write_text('{"format": "something-else"}')
-    return {
-        "pace": folder / "pace.json",
-        "bac": folder / "bac.json",
-        "csca": folder / "csca",
-        "face": folder / "face.jpg",
-        "broken": folder / "broken.json",
-        "second": folder / "second.json",
-    }
+    return {**files, "broken": folder / "broken.json", "second": folder / "second.json"}
 
 
 @contextmanager

@@ -5,67 +5,34 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import io
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
+from chip_helpers import PERSONAL_ID, identity_set
 from cryptography import x509
-from PIL import Image
 
 from edge.device_config import Pn532ReaderConfig
 from edge.devices import AccessKey, CardReader, CardTap
-from edge.identity import trust_admin
 from edge.identity.chip_read import NoCardError
 from edge.identity.emrtd.errors import AccessDeniedError, CardRemovedError, ChipTimeoutError, MalformedResponseError
 from edge.identity.trust_store import TrustStore
 from firmware_bridge.pn532.errors import Pn532Error
 from firmware_bridge.pn532.reader import Pn532CardReader
-from firmware_bridge.sim.identity_builder import build_identity
 from firmware_bridge.sim.vchip.card import load_identity_card
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532
 
 pytestmark = pytest.mark.timeout(60)
 
-PERSONAL_ID = "001099012345"
 CAN = "012345"
 FULL_NAME = "Nguyễn Văn An"
 
 
-def face_jpeg(path: Path) -> bytes:
-    """A noise JPEG of about 16 KB (a DG2 of realistic size)."""
-    rng = np.random.default_rng(7)
-    buffer = io.BytesIO()
-    Image.fromarray(rng.integers(0, 255, (200, 160, 3), dtype=np.uint8)).save(buffer, "JPEG", quality=60)
-    path.write_bytes(buffer.getvalue())
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def identity_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("identity")
-    face_jpeg(folder / "face.jpg")
-    common = {
-        "full_name": FULL_NAME,
-        "personal_id": PERSONAL_ID,
-        "birth_date": dt.date(1999, 1, 1),
-        "expiry_date": dt.date(2039, 1, 1),
-        "sex": "M",
-        "face_image_path": folder / "face.jpg",
-    }
-    document = build_identity(**common, out_path=folder / "pace.json")  # type: ignore[arg-type]
-    build_identity(**common, out_path=folder / "bac.json", pace=None)  # type: ignore[arg-type]
-    (folder / "csca.pem").write_text(document["csca_certificate_pem"])
-    trust_admin.import_file(folder / "csca", folder / "csca.pem", [])  # the reader trusts only the manifest
-    return {
-        "pace": folder / "pace.json",
-        "bac": folder / "bac.json",
-        "csca": folder / "csca",
-        "face": folder / "face.jpg",
-    }
+    return identity_set(tmp_path_factory.mktemp("identity"), FULL_NAME, "M")
 
 
 @pytest.fixture
