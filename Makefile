@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/examgate demo
 
-# The centre's side (docs/central.md): throw-away PostgreSQL + mosquitto, 2 ingest workers, dashboard, demo gate
+# The centre's side (docs/central.md): throw-away PostgreSQL + mosquitto, 2 ingest workers + safety net, dashboard, demo gate
 .PHONY: central-demo
 central-demo: $(STAMP)
 	$(BIN)/examgate central demo

@@ -1,6 +1,6 @@
 """Centre load test: G simulated gates → loopback mosquitto → 1/2/4 PostgreSQL ingest workers, with baselines.
 
-    python bench/central.py [--gates 300] [--events-per-gate 4500] [--workers 1,2,4] [--batch 500]
+    python bench/central.py [--gates 300] [--events-per-gate 4500] [--workers 1,2,4] [--batch 500] [--safety-net 2]
 
 Starts a throw-away PostgreSQL (Debian's binaries) and a mosquitto on free loopback ports. Each gate is a paho
 MQTT 5 client with its own client id publishing QoS 1 events (~650 B, a decision-like payload) in a
@@ -8,7 +8,8 @@ bounded in-flight window; the gates are spread over 4 publisher processes and pu
 Figures per run: events/s stored (first publish → last row committed), end-to-end lag p50/p95 (received_at −
 occurred_at, the event's own creation time), worker CPU per 1k events (user+sys of the worker processes), lost and
 duplicate counts. Baselines in the same run: (a) a bare shared-subscription subscriber (auto-ack, count only),
-(b) bare COPY of the same rows into the same events table.
+(b) bare COPY of the same rows into the same events table. ``--safety-net W`` adds one run of W workers plus the
+safety-net worker (docs/central.md), which receives and inserts every event a second time: its cost.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ sys.path[:0] = [str(REPO / "tests" / "central"), str(REPO / "tests" / "mqtt")]
 from mqtt_broker import Mosquitto  # noqa: E402
 
 from edge.central import db  # noqa: E402
+from edge.central.cli import ingest_argv  # noqa: E402
 from edge.central.throwaway import PgCluster  # noqa: E402
 from edge.events.models import CandidateAdmitted, Subject  # noqa: E402
 from edge.mqtt.topics import event_topic  # noqa: E402
@@ -139,38 +141,31 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def ingest_run(broker: Mosquitto, dsn: str, workers: int, gates: int, per_gate: int, batch: int) -> dict[str, Any]:
+def _worker(broker: Mosquitto, dsn: str, group: str, client_id: str, batch: int, *extra: str) -> subprocess.Popen[str]:
+    argv = [*ingest_argv(broker.url, dsn, group, client_id), "--batch", str(batch), *extra]
+    return subprocess.Popen(
+        [sys.executable, str(RUNNER), *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO
+    )
+
+
+def ingest_run(
+    broker: Mosquitto, dsn: str, workers: int, gates: int, per_gate: int, batch: int, *, safety_net: bool = False
+) -> dict[str, Any]:
     total = gates * per_gate
     with psycopg.connect(dsn) as conn:
         conn.execute("TRUNCATE events")
         conn.commit()
     group = f"ing{workers}-{uuid.uuid4().hex[:4]}"
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(RUNNER),
-                "ingest",
-                "--broker",
-                broker.url,
-                "--postgres",
-                dsn,
-                "--group",
-                group,
-                "--client-id",
-                f"{group}-{n}",
-                "--batch",
-                str(batch),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            cwd=REPO,
-        )
-        for n in range(workers)
-    ]
+    procs = [_worker(broker, dsn, group, f"{group}-{n}", batch) for n in range(workers)]
+    # the safety net exits once it has handled every event (stored or found already stored)
+    net = (
+        _worker(broker, dsn, group, f"{group}-net", batch, "--safety-net", "--count", str(total))
+        if safety_net
+        else None
+    )
     time.sleep(2.0)  # connected and subscribed
-    cpu0 = sum(_cpu_s(p.pid) for p in procs)
+    every = [*procs, *([net] if net else [])]
+    cpu0 = sum(_cpu_s(p.pid) for p in every)
     first, sent = publish_all(broker.port, gates, per_gate)
     deadline = time.time() + 600
     count = 0
@@ -181,7 +176,13 @@ def ingest_run(broker: Mosquitto, dsn: str, workers: int, gates: int, per_gate: 
                 break
             time.sleep(0.1)
         done = time.time()
-        cpu = sum(_cpu_s(p.pid) for p in procs) - cpu0
+        net_cpu_s = 0.0
+        if net is not None:
+            while net.poll() is None and time.time() < deadline:  # the safety net's last batch
+                net_cpu_s = _cpu_s(net.pid)
+                time.sleep(0.1)
+        net_done = time.time()
+        cpu = sum(_cpu_s(p.pid) for p in procs) + net_cpu_s - cpu0
         lag = conn.execute(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at)),"
             " percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at)),"
@@ -192,9 +193,17 @@ def ingest_run(broker: Mosquitto, dsn: str, workers: int, gates: int, per_gate: 
         p.send_signal(signal.SIGTERM)
         out, _ = p.communicate(timeout=30)
         summaries.append(json.loads(out.strip().splitlines()[-1]))
+    net_summary = json.loads(net.communicate(timeout=30)[0].strip().splitlines()[-1]) if net else None
     assert lag is not None
     return {
         "workers": workers,
+        "safety_net": None
+        if net_summary is None
+        else {
+            "stored": net_summary["stored"],
+            "already_stored": net_summary["duplicates"],
+            "seconds_after_last_row": round(net_done - done, 2),
+        },
         "sent": sent,
         "stored": count,
         "lost": total - int(lag[2]),
@@ -241,6 +250,9 @@ def main() -> int:
     ap.add_argument("--events-per-gate", type=int, default=4500)
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument(
+        "--safety-net", type=int, default=2, metavar="W", help="one run of W workers + safety net (0: none)"
+    )
     args = ap.parse_args()
     pg = PgCluster()
     pg.start()
@@ -258,8 +270,11 @@ def main() -> int:
         results["bare_copy"] = bare_copy(dsn, args.gates, args.events_per_gate)
         print(json.dumps({"bare_copy": results["bare_copy"]}), flush=True)
         runs = []
-        for w in (int(x) for x in args.workers.split(",")):
-            run = ingest_run(broker, dsn, w, args.gates, args.events_per_gate, args.batch)
+        plan = [(int(x), False) for x in args.workers.split(",")] + (
+            [(args.safety_net, True)] if args.safety_net else []
+        )
+        for w, net in plan:
+            run = ingest_run(broker, dsn, w, args.gates, args.events_per_gate, args.batch, safety_net=net)
             run["ratio_to_bare_subscriber"] = round(run["events_per_s"] / results["bare_subscriber"]["events_per_s"], 2)
             print(json.dumps(run), flush=True)
             runs.append(run)

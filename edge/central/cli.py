@@ -36,6 +36,14 @@ def require_ingest_target(args: argparse.Namespace) -> None:
         raise IngestUsageError("--broker URL is required to ingest")
     if not args.db and not getattr(args, "postgres", None):
         raise IngestUsageError("say where to store events: --postgres DSN or --db FILE")
+    if getattr(args, "safety_net", False) and not getattr(args, "postgres", None):
+        raise IngestUsageError("--safety-net is a PostgreSQL worker: add --postgres DSN")
+
+
+def ingest_argv(broker_url: str, dsn: str, group: str, client_id: str, *, safety_net: bool = False) -> list[str]:
+    """The ``examgate ingest`` arguments of one PostgreSQL worker (the central demo and the bench start them)."""
+    argv = ["ingest", "--broker", broker_url, "--postgres", dsn, "--group", group, "--client-id", client_id]
+    return [*argv, "--safety-net"] if safety_net else argv
 
 
 def _migrate(dsn: str) -> int:
@@ -60,7 +68,9 @@ def run_postgres_ingest(args: argparse.Namespace, settings_of: Callable[[argpars
     from edge.central.ingest import PgIngest  # noqa: PLC0415
 
     db.migrate(args.postgres)
-    worker = PgIngest(settings, args.postgres, args.group, client_id=args.client_id, batch=args.batch)
+    worker = PgIngest(
+        settings, args.postgres, args.group, client_id=args.client_id, batch=args.batch, safety_net=args.safety_net
+    )
     stop = threading.Event()
 
     def on_term(_sig: int, _frame: Any) -> None:
@@ -203,7 +213,9 @@ def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
     ua.add_argument("--role", choices=("viewer", "technician", "proctor"), default="viewer")
     ua.add_argument("--password-file", type=Path, required=True)
     ua.set_defaults(func=cmd_user_add)
-    demo = csub.add_parser("demo", help="PostgreSQL + mosquitto + 2 ingest workers + dashboard + the demo gate")
+    demo = csub.add_parser(
+        "demo", help="PostgreSQL + mosquitto + 2 ingest workers and a safety net + dashboard + the demo gate"
+    )
     demo.add_argument("--port", type=int, help="dashboard port (default: a free one)")
     demo.add_argument("--exit-after-s", type=float, help="stop after this many seconds (default: Ctrl-C)")
     demo.set_defaults(func=cmd_demo)

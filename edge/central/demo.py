@@ -1,8 +1,9 @@
 """``examgate central demo`` (``make central-demo``): the centre's side on one machine, everything throw-away.
 
 PostgreSQL from Debian's package in a temporary cluster, an embedded mosquitto, two ingest workers in one share
-group, the province dashboard, and the demo gate (``examgate demo --broker``) publishing a session. Prints the
-dashboard address and a one-time login, then runs until Ctrl-C (or ``--exit-after-s``).
+group and the safety-net worker (docs/central.md), the province dashboard, and the demo gate (``examgate demo
+--broker``) publishing a session. Prints the dashboard address and a one-time login, then runs until Ctrl-C (or
+``--exit-after-s``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from edge.api.accounts import AccountStore
 from edge.central import db
+from edge.central.cli import ingest_argv
 from edge.central.throwaway import PgCluster, free_port
 from edge.demo.broker import EmbeddedBroker
 from edge.store import open_store
@@ -56,18 +58,8 @@ def run(args: argparse.Namespace) -> int:
         accounts = AccountStore(accounts_path)
         accounts.add_user(USER, "viewer", password, actor="central-demo")
         accounts.close()
-        for n in (1, 2):
-            argv = [
-                "ingest",
-                "--broker",
-                broker.url,
-                "--postgres",
-                dsn,
-                "--group",
-                "demo",
-                "--client-id",
-                f"ingest-{n}",
-            ]
+        for n, net in ((1, False), (2, False), (3, True)):  # two workers in the share group + the safety net
+            argv = ingest_argv(broker.url, dsn, "demo", f"ingest-{'safety-net' if net else n}", safety_net=net)
             procs.append(subprocess.Popen(_examgate(*argv), stdout=subprocess.DEVNULL))
         port = args.port or free_port()
         dash = ["central", "dashboard", "--postgres", dsn, "--accounts", str(accounts_path), "--port", str(port)]

@@ -161,6 +161,12 @@ def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
     target.add_argument("--postgres", metavar="DSN", help="PostgreSQL DSN (docs/central.md)")
     ingest.add_argument("--group", default="examgate-ingest", help="shared-subscription group name")
     ingest.add_argument("--batch", type=int, default=500, help="PostgreSQL: messages per transaction (default 500)")
+    ingest.add_argument(
+        "--safety-net",
+        action="store_true",
+        help="PostgreSQL: one extra worker on a plain persistent subscription that keeps events published while a "
+        "restarted broker has lost the share group's subscriptions (docs/central.md)",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
 

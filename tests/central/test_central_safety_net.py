@@ -8,9 +8,14 @@ checks PostgreSQL holds exactly the published set.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from central_helpers import close, publisher, rows, scalar, status_event, wait_until
@@ -20,7 +25,7 @@ from edge.central import db
 from edge.central.ingest import PgIngest
 from edge.events.models import DeviceStatus
 from edge.mqtt.settings import MqttSettings
-from edge.mqtt.topics import event_topic
+from edge.mqtt.topics import event_topic, events_filter
 
 NO_MATCHING_SUBSCRIBERS = 0x10
 
@@ -133,3 +138,44 @@ def test_safety_net_closes_the_broker_restart_window(private_broker: Callable[[]
     assert net_counts["stored"] + net_counts["duplicates"] >= total
     assert net_counts["stored"] >= len(during)  # ... and stored at least the ones of the window
     assert scalar(pg_dsn, "SELECT count(*) FROM rejected") == 1  # rejected once, though two workers saw it
+
+
+RUNNER = Path(__file__).with_name("ingest_runner.py")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _examgate(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(RUNNER), *argv], check=False, capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+
+
+def test_cli_safety_net_subscribes_plainly_and_stores(broker: Mosquitto, pg_dsn: str) -> None:
+    events = [status_event(i, gate_id="gate-cli") for i in range(30)]
+    argv = ["ingest", "--broker", broker.url, "--postgres", pg_dsn, "--safety-net", "--client-id", "net-cli"]
+    proc = subprocess.Popen(
+        [sys.executable, str(RUNNER), *argv, "--count", str(len(events))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert wait_until(lambda: scalar(pg_dsn, "SELECT to_regclass('events') IS NOT NULL") is True, 15)
+        time.sleep(1.0)  # subscribed
+        gate = RecordingPublisher(broker.port)
+        assert set(gate.send(events)) == {0}
+        gate.close()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert f"subscribed to {events_filter()}" in err  # plain, not $share/…
+    assert json.loads(out.strip().splitlines()[-1])["stored"] == len(events)
+    assert scalar(pg_dsn, "SELECT count(*) FROM events WHERE gate_id = 'gate-cli'") == len(events)
+
+
+def test_cli_safety_net_needs_postgres(tmp_path: Path) -> None:
+    done = _examgate("ingest", "--broker", "mqtt://127.0.0.1:1", "--db", str(tmp_path / "x.db"), "--safety-net")
+    assert done.returncode != 0
+    assert "E_INGEST_USAGE" in done.stdout + done.stderr and "--postgres" in done.stdout + done.stderr
