@@ -1,4 +1,4 @@
-"""Rebuild foamliu/MobileFaceNet (PyTorch state dict, read by torch_legacy.py) as a TensorFlow function and convert it.
+"""Rebuild foamliu/MobileFaceNet (a PyTorch state dict, read by pad/pth_legacy.py) in TensorFlow and convert it.
 
 Network (``mobilefacenet.py`` of that repository, described): conv 3x3/2 64 + BN + ReLU6 -> depthwise-separable
 3x3 (64) with BN + ReLU after each half -> 15 inverted residual blocks (t,c,n,s: 2,64,5,2 / 4,128,1,2 / 2,128,6,1 /

@@ -5,7 +5,7 @@
 
 DIR holds ``mobilefacenet.pt`` and ``MobileFaceNet.onnx`` (+ ``MobileFaceNet.onnx.data``) from the repository's
 ``weights/`` folder (README.md says where); both are checked against the SHA-256 pinned below first.
-The network is rebuilt from the checkpoint's tensors (torch_legacy.py + mobilefacenet_tf.py, no PyTorch); the
+The network is rebuilt from the checkpoint's tensors (pad/pth_legacy.py + mobilefacenet_tf.py, no PyTorch); the
 ONNX file, exported from the same checkpoint with PyTorch by the repository's contributor, is the reference and
 runs under onnxruntime. Both see the same 112x112 chips: every face the gate's detector finds under --faces-dir
 (aligned onto the ArcFace 5-point template), plus seeded random chips. A model is installed into models/ (and its
@@ -154,7 +154,7 @@ def compare(models: dict[str, Path], reference: OnnxReference, chips: list[tuple
 
 def build(source_dir: Path, kinds: tuple[str, ...], out_dir: Path) -> dict[str, Path]:
     from mobilefacenet_tf import to_tflite  # noqa: PLC0415 - TensorFlow import is slow; only when building
-    from torch_legacy import load_state_dict  # noqa: PLC0415
+    from pad.pth_legacy import load_state_dict  # noqa: PLC0415 - the legacy-format reader the PAD conversion uses
 
     state = load_state_dict(source_dir / "mobilefacenet.pt")
     built = {}
