@@ -2,7 +2,8 @@
 
 * ``status`` (retained) sets ``state`` online / offline / stopped, the versions and the config hash, in the order the
   broker delivers them (one topic per gate, so in publish order). Not by ``at``: a Last Will's ``at`` is when it was
-  registered, before the birth it ends.
+  registered, before the birth it ends. A gate refreshes its ``online`` status every ``mqtt.status_interval_s``
+  (60 s) with ``outbox_backlog``: a heartbeat that moves ``last_seen`` and fills ``backlog`` while the gate is idle.
 * every stored event moves ``last_seen`` forward; ``device.status`` sets ``health`` (ready / degraded / locked …),
   ``device.fault`` counts faults; an optional ``details.outbox_backlog`` of ``device.status`` fills ``backlog``.
 * an event from a gate that never sent a status creates its row with state ``unknown`` (the event itself is stored:
@@ -30,11 +31,12 @@ from edge.mqtt.topics import parse_topic
 log = logging.getLogger(__name__)
 
 _STATUS_SQL = """
-INSERT INTO gates (site_id, gate_id, state, status_at, last_seen, versions, config_hash)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+INSERT INTO gates (site_id, gate_id, state, status_at, last_seen, versions, config_hash, backlog)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (site_id, gate_id) DO UPDATE SET
     state = excluded.state, status_at = excluded.status_at, versions = excluded.versions,
-    config_hash = excluded.config_hash, silent = false, last_seen = greatest(gates.last_seen, excluded.last_seen)
+    config_hash = excluded.config_hash, silent = false, last_seen = greatest(gates.last_seen, excluded.last_seen),
+    backlog = coalesce(excluded.backlog, gates.backlog)
 """
 
 _SEEN_SQL = """
@@ -79,7 +81,7 @@ def apply_statuses(cur: psycopg.Cursor[Any], statuses: Sequence[GateStatus], now
         at = _status_time(st, now)
         cur.execute(
             _STATUS_SQL,
-            (st.site_id, st.gate_id, st.state, at, now, json.dumps(st.versions), st.config_hash),
+            (st.site_id, st.gate_id, st.state, at, now, json.dumps(st.versions), st.config_hash, st.outbox_backlog),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -56,7 +57,10 @@ class LinkConfig(Protocol):
 
 
 class GateLink:
-    """``start()`` connects in the background and keeps reconnecting; ``stop()`` publishes ``stopped``."""
+    """``start()`` connects in the background and keeps reconnecting; ``stop()`` publishes ``stopped``.
+
+    Presence: the retained ``online`` status at each connect, refreshed every ``status_interval_s`` with the outbox
+    backlog (the centre's heartbeat: an idle gate between sessions is still seen, and its backlog is known)."""
 
     def __init__(
         self,
@@ -91,12 +95,19 @@ class GateLink:
         self.anti_passback = AntiPassback(store, site_id=site_id, gate_id=gate_id)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-cmd")
         self._reply_prefix = reply_prefix(site_id, gate_id)
+        self._store = store
+        self._stopping = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="mqtt-status", daemon=True)
 
     def start(self) -> None:
         self.connection.start()
         self.publisher.start()
+        self._heartbeat.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        self._stopping.set()
+        if self._heartbeat.is_alive():
+            self._heartbeat.join(timeout_s)
         self.publisher.stop(timeout_s)
         self._worker.shutdown(wait=True, cancel_futures=True)
         stopped = make_status(
@@ -110,10 +121,30 @@ class GateLink:
     def metrics(self) -> PublisherMetrics:
         return self.publisher.metrics()
 
+    def online_status(self) -> bytes:
+        """The retained ``online`` payload: versions, config hash and the outbox backlog now."""
+        try:
+            backlog: int | None = self._store.outbox_backlog()
+        except Exception:  # noqa: BLE001 - presence must not fail on a busy or broken store; the fault is reported elsewhere
+            backlog = None
+        status = make_status(
+            "online",
+            self.site_id,
+            self.gate_id,
+            versions=self._versions,
+            config_hash=self.config_hash,
+            outbox_backlog=backlog,
+        )
+        return status.payload()
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(self._settings.status_interval_s):
+            if self.connection.connected.is_set():
+                self.connection.publish(self._status_topic, self.online_status(), retain=True)
+
     # ------------------------------------------------------------------ connection hooks (network thread)
     def _on_connected(self, connection: MqttConnection) -> None:
-        birth = make_status("online", self.site_id, self.gate_id, versions=self._versions, config_hash=self.config_hash)
-        connection.publish(self._status_topic, birth.payload(), retain=True)
+        connection.publish(self._status_topic, self.online_status(), retain=True)
         connection.subscribe(command_filter(self.site_id, self.gate_id))
         if self._settings.anti_passback:
             # No Local: the broker does not echo this gate's own admissions back to it

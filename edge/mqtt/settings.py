@@ -57,6 +57,11 @@ class MqttSettings(BaseModel):
         default=2.0, description="random extra wait (0..this) before reconnecting after a lost connection"
     )
     backlog_alarm_events: Annotated[int, Field(ge=1)] = 10_000
+    status_interval_s: Annotated[float, Field(ge=1, le=3600)] = Field(
+        default=60.0,
+        description="the retained `online` status is refreshed this often with the outbox backlog (a heartbeat: "
+        "keep it well under the centre's offline_after_s, 120 s by default)",
+    )
     disk_budget_mb: Annotated[int, Field(ge=1)] = 1024
     fetch_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
     command_max_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024

@@ -20,6 +20,9 @@ class GateStatus(BaseModel):
     gate_id: str
     versions: dict[str, str] = Field(default_factory=dict)
     config_hash: str | None = None
+    outbox_backlog: int | None = Field(
+        default=None, ge=0, description="events in the gate's outbox the broker has not acknowledged yet (online only)"
+    )
     at: str = Field(description="UTC time the message was composed (for offline: when the will was registered)")
 
     def payload(self) -> bytes:
@@ -43,7 +46,14 @@ def make_status(
     *,
     versions: dict[str, str] | None = None,
     config_hash: str | None = None,
+    outbox_backlog: int | None = None,
 ) -> GateStatus:
     return GateStatus(
-        state=state, site_id=site_id, gate_id=gate_id, versions=versions or {}, config_hash=config_hash, at=iso_ms()
+        state=state,
+        site_id=site_id,
+        gate_id=gate_id,
+        versions=versions or {},
+        config_hash=config_hash,
+        outbox_backlog=outbox_backlog,
+        at=iso_ms(),
     )
