@@ -32,10 +32,7 @@ def _require_postgres() -> None:
 def _started_cluster() -> Iterator[PgCluster]:
     """A PostgreSQL cluster started for the fixture and removed after it."""
     _require_postgres()
-    cluster = PgCluster()
-    cluster.start()
-    yield cluster
-    cluster.cleanup()
+    yield from _mqtt_fixtures.started(PgCluster())
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
 
 import pytest
 from mqtt_broker import MOSQUITTO, Mosquitto
+
+
+class Service(Protocol):
+    def start(self) -> None: ...
+
+    def cleanup(self) -> None: ...
+
+
+S = TypeVar("S", bound=Service)
+
+
+def started(service: S) -> Iterator[S]:
+    """``service`` started for a fixture and cleaned up after it (tests/central's PostgreSQL fixtures use it too)."""
+    service.start()
+    yield service
+    service.cleanup()
 
 
 def _require_mosquitto() -> None:
@@ -17,10 +34,7 @@ def _require_mosquitto() -> None:
 def broker() -> Iterator[Mosquitto]:
     """Shared broker: never stopped by tests."""
     _require_mosquitto()
-    instance = Mosquitto()
-    instance.start()
-    yield instance
-    instance.cleanup()
+    yield from started(Mosquitto())
 
 
 @pytest.fixture
