@@ -32,7 +32,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import cv2
 import numpy as np
 import numpy.typing as npt
-from face import DEFAULT_FACES, REPO, _pairs_of, chip_like, decisions, population_pairs
+from face import DEFAULT_FACES, REPO, _pairs_of, accuracy, chip_like, decisions, population_pairs
 
 Points = npt.NDArray[np.float64]
 Pairs = list[tuple[Path, Path, bool]]
@@ -157,18 +157,8 @@ def score_lists(pairs: Pairs, images: dict[str, Any]) -> tuple[Any, Any, int]:
 
 
 def metrics(pairs: Pairs, images: dict[str, Any]) -> dict[str, float]:
-    from edge.vision.metrics import auc, eer, tar_at_far  # noqa: PLC0415
-
-    g, i, failed = score_lists(pairs, images)
-    return {
-        "auc": auc(g, i),
-        "eer": eer(g, i),
-        "tar_far_1pct": tar_at_far(g, i, 0.01)[0],
-        "tar_far_0_1pct": tar_at_far(g, i, 0.001)[0],
-        "n_genuine": float(g.size),
-        "n_impostor": float(i.size),
-        "pairs_failed": float(failed),
-    }
+    """bench/face.py's accuracy figures on cosine similarity (the score the gate uses)."""
+    return accuracy(pairs, images, "cosine")
 
 
 def half_a_thresholds(sets: list[Path], images: dict[str, Any]) -> tuple[float, float]:
