@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,17 +33,24 @@ def shared_dir() -> Path:
     return SHARED_DIR
 
 
+def run_examgate(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+    """``examgate <args>`` in a subprocess of this interpreter, output captured as text; any exit code returns."""
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", *args], capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def examgate() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_examgate`` for the tests of every folder: ``examgate("audit", "verify", "--config", path)``."""
+    return run_examgate
+
+
 @pytest.fixture(scope="session")
 def demo_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One `examgate demo` run (the real lane on simulated hardware) shared by the tests that read its database."""
     workdir = tmp_path_factory.mktemp("demo")
-    done = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "demo", "--no-broker", "--workdir", str(workdir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_examgate("demo", "--no-broker", "--workdir", str(workdir))
     # 1 = the run finished but a candidate's outcome differed from the scenario's expectation: still a real database
     assert done.returncode in (0, 1), done.stdout + done.stderr
     return workdir

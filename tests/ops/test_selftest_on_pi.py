@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,16 +41,10 @@ def test_mediapipe_face_detector_loads_on_this_cpu() -> None:
     )
 
 
-def test_selftest_passes_on_the_real_gate() -> None:
+def test_selftest_passes_on_the_real_gate(examgate: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     if not CONFIG.is_file():
         pytest.skip(f"no gate config at {CONFIG} (set EXAMGATE_CONFIG)")
-    done = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "selftest", "--json", "--config", str(CONFIG)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = examgate("selftest", "--json", "--config", str(CONFIG))
     rows = {row["name"]: row for row in json.loads(done.stdout)}
     failed = {name: row for name, row in rows.items() if row["status"] == "fail"}
     assert done.returncode == 0 and not failed, failed
