@@ -29,6 +29,7 @@ from edge.privacy.evidence import EvidenceVault, open_vault
 from edge.privacy.notice import load_notice
 from edge.reviews import ReviewBroker
 from edge.store import Store, open_store
+from edge.vision.pad.settings import DEFAULT_ATTACK_THRESHOLD, DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     from edge.mqtt.link import GateLink
@@ -48,8 +49,19 @@ def resolve_thresholds(cfg: AppConfig) -> Thresholds:
     return Thresholds(version=loaded.version, match=loaded.match, review=loaded.review)
 
 
-def policy_params(cfg: AppConfig, thresholds: Thresholds) -> PolicyParams:
+def policy_params(cfg: AppConfig, thresholds: Thresholds, pad: LanePad | None = None) -> PolicyParams:
+    """The policy's parameters; the PAD thresholds are the lane PAD's operating point (thresholds_pad.toml with the
+    config's overrides) and, when it has none (PAD off or unavailable), the config's values or the defaults."""
     pa = cfg.policy.passive_auth
+    pad_thresholds = getattr(pad, "thresholds", None)
+    pad_threshold, pad_attack = (
+        (pad_thresholds.threshold, pad_thresholds.attack_threshold)
+        if pad_thresholds is not None
+        else (
+            DEFAULT_THRESHOLD if cfg.pad.threshold is None else cfg.pad.threshold,
+            DEFAULT_ATTACK_THRESHOLD if cfg.pad.attack_threshold is None else cfg.pad.attack_threshold,
+        )
+    )
     cc = cfg.policy.clone_check
     return PolicyParams(
         match_threshold=thresholds.match,
@@ -60,8 +72,8 @@ def policy_params(cfg: AppConfig, thresholds: Thresholds) -> PolicyParams:
         passive_auth=tuple((name, getattr(pa, name)) for name in type(pa).model_fields),
         clone_check=tuple((name, getattr(cc, name)) for name in type(cc).model_fields),
         pad_mode=cfg.pad.mode,
-        pad_threshold=cfg.pad.threshold,
-        pad_attack_threshold=cfg.pad.attack_threshold,
+        pad_threshold=pad_threshold,
+        pad_attack_threshold=min(pad_attack, pad_threshold),
         pad_challenge=cfg.pad.challenge,
         pad_motion_rule=cfg.pad.motion_rule,
         pad_min_nonrigid=cfg.pad.min_nonrigid_motion,
@@ -205,19 +217,20 @@ def build_gate(
         notice_version=notice.version,
         legal_basis=notice.legal_basis,
     )
+    pad = _gate_pad(cfg)
     keys = CameraQrKeySource(camera, cfg.lane.qr_timeout_s) if cfg.lane.qr_timeout_s > 0 else TapQrKeySource()
     lane = Lane(
         settings,
         keys=keys,
         evidence=evidence,
-        params=policy_params(cfg, thresholds),
+        params=policy_params(cfg, thresholds, pad),
         reader=reader,
         camera=camera,
         turnstile=turnstile,
         verifier=verifier,
         store=store,
         reviews=reviews,
-        pad=_gate_pad(cfg),
+        pad=pad,
     )
     lane.startup_faults = [(slot.name, slot.error) for slot in slots if slot.error is not None]
     lane.centre_lock = load_centre_lock(store.path)

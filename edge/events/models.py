@@ -106,6 +106,9 @@ class DecisionFields(BaseModel):
         "active challenge's result (challenge_passed 1/0); null: none computed",
     )
     pad_model: str | None = Field(default=None, description="PAD model name@sha; null: PAD off")
+    pad_thresholds_version: str | None = Field(
+        default=None, description="PAD operating point (models/thresholds_pad.toml version); null: PAD off"
+    )
     pad_mode: str | None = Field(default=None, description="[pad] mode at the decision: signal or enforce")
 
 

@@ -229,6 +229,7 @@ class CandidateRun:
             pad_score=a.pad_score,
             pad_signals=dict(a.pad_signals) or None,
             pad_model=getattr(self.lane.pad, "model_version", None),
+            pad_thresholds_version=getattr(self.lane.pad, "thresholds_version", None),
             pad_mode=a.params.pad_mode if self.lane.pad is not None else None,
             credential=a.credential,
             notice_version=settings.notice_version,

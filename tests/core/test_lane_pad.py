@@ -17,7 +17,9 @@ from edge.config import sample_config
 from edge.policy import reasons as codes
 from edge.reviews import ReviewAnswer
 from edge.store import RosterRow
+from edge.vision.models import repo_models_dir
 from edge.vision.pad.settings import PadSettings
+from edge.vision.pad.thresholds import PAD_THRESHOLDS_FILE_NAME, load_pad_thresholds
 from edge.wiring import Gate
 from firmware_bridge.sim.score_verifier import ScoreTableVerifier
 
@@ -66,6 +68,8 @@ def test_lane_pad_modes(gate: tuple[Gate, str]) -> None:
     else:
         assert [d["pad_mode"] for d in decisions] == [mode] * 3
         assert all(d["pad_model"].startswith("minifasnet_v2+minifasnet_v1se@") for d in decisions)
+        shipped = load_pad_thresholds(repo_models_dir() / PAD_THRESHOLDS_FILE_NAME).version
+        assert [d["pad_thresholds_version"] for d in decisions] == [shipped] * 3  # the versioned operating point
         live_score, print_score, screen_score = (d["pad_score"] for d in decisions)
         assert live_score > 0.8 > print_score > screen_score
         # the report (what the console and the demo show) carries the same score as the event

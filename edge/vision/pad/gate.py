@@ -20,12 +20,13 @@ from pathlib import Path
 from edge.devices import RgbImage
 from edge.errors import ExamGateError
 from edge.vision.detect import FaceDetector
-from edge.vision.models import models_dir
+from edge.vision.models import models_dir, verified
 from edge.vision.pad.analyse import PadAnalyser
 from edge.vision.pad.challenge import ACTIONS, check_challenge
 from edge.vision.pad.landmarks import FaceLandmarker
 from edge.vision.pad.passive import PassivePad
-from edge.vision.pad.settings import PadSettings
+from edge.vision.pad.settings import DEFAULT_THRESHOLD, PadSettings
+from edge.vision.pad.thresholds import PadThresholds, resolve_pad_thresholds
 from edge.vision.settings import VisionSettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class GatePad:
         self.settings = pad
         self.error: ExamGateError | None = None
         self.model_version: str | None = None
+        self.thresholds: PadThresholds | None = None  # the operating point (thresholds_pad.toml, config overrides)
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._detector: FaceDetector | None = None
@@ -53,12 +55,14 @@ class GatePad:
         root: Path | None = None
         try:
             root = folder or models_dir(vision)
-            self._detector = FaceDetector(root / vision.detector_file_name, min_score=vision.detect_min_score)
+            self._detector = FaceDetector(verified(root / vision.detector_file_name), min_score=vision.detect_min_score)
             self._passive = PassivePad(root, num_threads=pad.num_threads)
             self.model_version = self._passive.model_version
+            self.thresholds = resolve_pad_thresholds(pad, root)
+            self.thresholds.check_model(self.model_version)
         except ExamGateError as exc:  # start degraded: every candidate goes to review in enforce mode
             log.warning("PAD unavailable at start code=%s", exc.code)
-            self.error, self._passive = exc, None
+            self.error, self._passive, self.thresholds = exc, None, None
         landmarker: FaceLandmarker | None = None
         if self._detector is not None and root is not None:
             try:
@@ -67,7 +71,12 @@ class GatePad:
                 log.warning("PAD face landmarks unavailable at start code=%s", exc.code)
                 self.error = self.error or (exc if pad.challenge else None)
         if self._detector is not None and self._passive is not None:
-            self._analyser = PadAnalyser(self._detector, self._passive, vision, pad.threshold, landmarker)
+            threshold = self.thresholds.threshold if self.thresholds is not None else DEFAULT_THRESHOLD
+            self._analyser = PadAnalyser(self._detector, self._passive, vision, threshold, landmarker)
+
+    @property
+    def thresholds_version(self) -> str | None:
+        return self.thresholds.version if self.thresholds is not None else None
 
     @property
     def challenge_timeout_s(self) -> float:

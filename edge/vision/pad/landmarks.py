@@ -19,7 +19,7 @@ import numpy.typing as npt
 from edge.devices import RgbImage
 from edge.vision.detect import LEFT_EYE, RIGHT_EYE, Detection
 from edge.vision.embed import _interpreter_class
-from edge.vision.models import ModelLoadError, ModelMissingError
+from edge.vision.models import ModelLoadError, ModelMissingError, verified
 
 LANDMARK_FILE = "face_landmark.tflite"
 INPUT_PX = 192
@@ -55,7 +55,7 @@ class FaceLandmarker:
                 remedy="run `python models/fetch_landmarks.py` (hash in models/SHA256SUMS)",
             )
         try:
-            self._interp: Any = _interpreter_class()(model_path=str(path), num_threads=num_threads)
+            self._interp: Any = _interpreter_class()(model_path=str(verified(path)), num_threads=num_threads)
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load {path.name}: {exc}") from exc

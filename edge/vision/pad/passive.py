@@ -18,7 +18,7 @@ import numpy as np
 
 from edge.devices import RgbImage
 from edge.vision.embed import _interpreter_class
-from edge.vision.models import ModelLoadError, ModelMissingError, file_sha256
+from edge.vision.models import ModelLoadError, ModelMissingError, file_sha256, verified
 from edge.vision.pad.crop import context_crop
 
 LIVE_CLASS = 1
@@ -68,7 +68,7 @@ class PassivePad:
                     remedy="restore the PAD models (models/SHA256SUMS, models/convert/pad/README.md); until then "
                     "the gate runs degraded and sends every candidate to review",
                 )
-            self._models[tag] = (_Model(path, num_threads), scale)
+            self._models[tag] = (_Model(verified(path), num_threads), scale)
             shas.append(file_sha256(path))
         sha8 = hashlib.sha256("".join(shas).encode()).hexdigest()[:8]
         self.model_version = "+".join(tags) + f"@{sha8}"

@@ -4,6 +4,8 @@
 - ``mode = "signal"``: PAD runs, its scores are recorded with the decision, the decision is unchanged.
 - ``mode = "enforce"``: a face scoring below ``threshold`` goes to review (PAD_SUSPECTED), below
   ``attack_threshold`` it fails (E_PAD_ATTACK); missing PAD models send every candidate to review (PAD_UNAVAILABLE).
+  Both thresholds come from ``models/thresholds_pad.toml`` (versioned, checked against the PAD models:
+  edge/vision/pad/thresholds.py) unless set here.
 Scores: ``bona_fide_score`` 0..1, higher = more likely live (see docs/face.md).
 
 Multi-frame signals (recorded in every mode but off, when an attempt captured 2 frames or more): ``nonrigid_motion``
@@ -20,19 +22,28 @@ landmark model is PAD_UNAVAILABLE, like a missing PAD model.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-DEFAULT_THRESHOLD = 0.8  # dev bona fide web photos: BPCER 22 % here (docs/face.md); re-set on a site's attack set
+DEFAULT_THRESHOLD = 0.8  # the CLI's default; the gate's comes from models/thresholds_pad.toml (same value)
+DEFAULT_ATTACK_THRESHOLD = 0.05  # used only when PAD has no thresholds file (off or unavailable: review anyway)
 
 
 class PadSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     mode: Literal["off", "signal", "enforce"] = "off"
-    threshold: Annotated[float, Field(ge=0, le=1)] = DEFAULT_THRESHOLD
-    attack_threshold: Annotated[float, Field(ge=0, le=1)] = 0.05
+    threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None, description="override of the thresholds file's review threshold (a site's own measurement)"
+    )
+    attack_threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None, description="override of the thresholds file's attack threshold"
+    )
+    thresholds_file: Path | None = Field(
+        default=None, description="PAD operating point; unset: <models>/thresholds_pad.toml"
+    )
     challenge: bool = Field(
         default=False, description="ask for a random action (turn head, blink) on a card tap; needs mode != off"
     )
@@ -52,6 +63,6 @@ class PadSettings(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> PadSettings:
-        if self.attack_threshold > self.threshold:
+        if self.threshold is not None and self.attack_threshold is not None and self.attack_threshold > self.threshold:
             raise ValueError(f"attack_threshold ({self.attack_threshold}) must be <= threshold ({self.threshold})")
         return self
