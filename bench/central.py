@@ -37,7 +37,7 @@ sys.path[:0] = [str(REPO / "tests" / "central"), str(REPO / "tests" / "mqtt")]
 from mqtt_broker import Mosquitto  # noqa: E402
 
 from edge.central import db  # noqa: E402
-from edge.central.cli import ingest_argv  # noqa: E402
+from edge.central.demo import ingest_argv  # noqa: E402
 from edge.central.throwaway import PgCluster  # noqa: E402
 from edge.events.models import CandidateAdmitted, Subject  # noqa: E402
 from edge.mqtt.topics import event_topic  # noqa: E402

@@ -40,12 +40,6 @@ def require_ingest_target(args: argparse.Namespace) -> None:
         raise IngestUsageError("--safety-net is a PostgreSQL worker: add --postgres DSN")
 
 
-def ingest_argv(broker_url: str, dsn: str, group: str, client_id: str, *, safety_net: bool = False) -> list[str]:
-    """The ``examgate ingest`` arguments of one PostgreSQL worker (the central demo and the bench start them)."""
-    argv = ["ingest", "--broker", broker_url, "--postgres", dsn, "--group", group, "--client-id", client_id]
-    return [*argv, "--safety-net"] if safety_net else argv
-
-
 def _migrate(dsn: str) -> int:
     from edge.central import db  # noqa: PLC0415
 

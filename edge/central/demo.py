@@ -21,12 +21,17 @@ from pathlib import Path
 
 from edge.api.accounts import AccountStore
 from edge.central import db
-from edge.central.cli import ingest_argv
 from edge.central.throwaway import PgCluster, free_port
 from edge.demo.broker import EmbeddedBroker
 from edge.store import open_store
 
 USER = "tinh.demo"
+
+
+def ingest_argv(broker_url: str, dsn: str, group: str, client_id: str, *, safety_net: bool = False) -> list[str]:
+    """The ``examgate ingest`` arguments of one PostgreSQL worker (the central demo and the bench start them)."""
+    argv = ["ingest", "--broker", broker_url, "--postgres", dsn, "--group", group, "--client-id", client_id]
+    return [*argv, "--safety-net"] if safety_net else argv
 
 
 def _examgate(*argv: str) -> list[str]:
