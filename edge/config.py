@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge.api.settings import ApiSettings
 from edge.device_config import (
@@ -142,6 +142,15 @@ class AppConfig(_Section):
     logging: LoggingConfig = LoggingConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     api: ApiSettings | None = Field(default=None, description="local console/kiosk/metrics API; absent = not served")
+
+    @model_validator(mode="after")
+    def _pad_motion_needs_frames(self) -> AppConfig:
+        if self.pad.motion_rule and self.pad.mode == "enforce" and self.lane.frames_per_attempt < 2:
+            raise ValueError(
+                "pad.motion_rule needs lane.frames_per_attempt >= 2 (motion is measured across the frames of an "
+                f"attempt), got {self.lane.frames_per_attempt}"
+            )
+        return self
 
     def digest(self) -> str:
         """Short hash of the effective config (published in the gate's status)."""

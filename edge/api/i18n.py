@@ -64,6 +64,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The candidate did not do the asked action (turn the head or blink) in time. Ask them to do it again in "
         "front of you.",
     ),
+    "pad.PAD_NOT_SCORED": (
+        "Không chấm được điểm người thật cho khuôn mặt này (mặt bị khung hình cắt hoặc quá nhỏ), nên cổng không tự "
+        "cho vào. Hãy tự nhìn thí sinh: có cầm ảnh hay điện thoại không, rồi mới quyết định.",
+        "The liveness check could not score this face (cut by the frame edge or too small), so the gate admits no one "
+        "by itself. Look at the candidate yourself: check for a photo or a phone, then decide.",
+    ),
     "pad.signal.blink": ("Chớp mắt (cao = người thật)", "Blink (higher = live)"),
     "pad.signal.nonrigid_motion": ("Cử động khuôn mặt (cao = người thật)", "Non-rigid motion (higher = live)"),
     "pad.signal.planar_residual": ("Lệch khỏi một mặt phẳng (cao = người thật)", "Off-plane motion (higher = live)"),

@@ -1,20 +1,24 @@
 """One MQTT message → one ``events`` row or one ``rejected`` row, with the reason (pure: no I/O).
 
-Checks, in order: size cap, topic of our tree, JSON, schema MAJOR version, the event schema, a UUID ``event_id``,
+Checks, in order: size cap, topic of our tree, JSON, schema MAJOR version, the event schema (an event of a newer
+MINOR version may carry fields this centre does not know: they are ignored for validation and kept in the stored
+payload; for this centre's own version or older, unknown fields are refused), a UUID ``event_id``,
 topic site/gate equal to the payload's, no NUL (PostgreSQL text and jsonb refuse it), clock skew (an ``occurred_at``
 too far in the future of the centre's clock; late events are normal, an outbox may drain days later).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
-from edge.events.models import SCHEMA_VERSION, parse_event
+from edge.events.models import SCHEMA_VERSION, AnyEvent, parse_event
 from edge.mqtt.topics import parse_topic
 
 EXCERPT_BYTES = 4096
@@ -51,6 +55,40 @@ def _reject(topic: str, reason: str, payload: bytes) -> Rejection:
     return Rejection(topic=topic[:300], reason=reason, payload_bytes=len(payload), excerpt=payload[:EXCERPT_BYTES])
 
 
+def _minor(version: str) -> int:
+    _, _, minor = version.partition(".")
+    return int(minor) if minor.isdigit() else 0
+
+
+def _without(data: dict[str, Any], loc: tuple[int | str, ...]) -> None:
+    """Delete the key at pydantic's error location ``loc`` (whose first item may be the union's tag) from ``data``."""
+    path = list(loc[1:] if loc and loc[0] not in data else loc)
+    node: Any = data
+    for key in path[:-1]:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def _parse(data: dict[str, Any], version: str) -> AnyEvent:
+    """The event; a newer MINOR version's unknown fields are left out of the check (receivers ignore them)."""
+    try:
+        return parse_event(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        if _minor(version) <= _minor(SCHEMA_VERSION) or any(e["type"] != "extra_forbidden" for e in errors):
+            raise
+        known = copy.deepcopy(data)
+        for error in errors:
+            _without(known, tuple(error["loc"]))
+        return parse_event(known)
+
+
 def classify(topic: str, payload: bytes, now: dt.datetime, limits: Limits = Limits()) -> EventRow | Rejection:
     """Validate one message on an events topic; ``now`` is the centre's UTC clock."""
     if len(payload) > limits.max_payload_bytes:
@@ -68,7 +106,7 @@ def classify(topic: str, payload: bytes, now: dt.datetime, limits: Limits = Limi
     if not isinstance(version, str) or version.split(".", 1)[0] != SUPPORTED_MAJOR:
         return _reject(topic, f"E_SCHEMA_VERSION: {str(version)[:20]!r} is not {SUPPORTED_MAJOR}.x", payload)
     try:
-        event = parse_event(data)
+        event = _parse(data, version)
     except ValidationError as exc:
         where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
         return _reject(topic, f"E_EVENT_INVALID: {exc.error_count()} error(s) at {where}", payload)

@@ -3,6 +3,8 @@
 Versioning: ``schema_version`` is MAJOR.MINOR. A MINOR bump only adds optional fields; receivers must ignore unknown
 fields. A MAJOR bump changes the topic prefix (``examgate/v2/…``). Receivers deduplicate by ``event_id``: delivery is
 at least once.
+
+1.1 (issue 12): decisions carry ``pad_signals`` and ``pad_thresholds_version``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 from edge.clock import iso_ms, utc_now_ms
 from edge.events.ids import new_event_id
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Outcome = Literal["pass", "review", "fail"]
 Verdict = Literal["accept", "review", "reject"]

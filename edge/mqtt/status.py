@@ -13,7 +13,9 @@ from edge.events.models import SCHEMA_VERSION
 
 
 class GateStatus(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Receivers ignore fields they do not know (a newer gate may add some); unset optional fields are not sent."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     state: Literal["online", "offline", "stopped"]
     site_id: str
@@ -26,7 +28,7 @@ class GateStatus(BaseModel):
     at: str = Field(description="UTC time the message was composed (for offline: when the will was registered)")
 
     def payload(self) -> bytes:
-        return self.model_dump_json().encode()
+        return self.model_dump_json(exclude_none=True).encode()
 
 
 def software_versions(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -286,16 +286,30 @@ def _decide(state: LaneState, outcome: Outcome, reasons: tuple[str, ...]) -> Tra
 
 
 def _pad_caps(event: FaceCaptured, pad_min: float | None, p: PolicyParams) -> tuple[str, ...]:
-    """In ``enforce`` mode: a suspected attack or a PAD that could not run caps the outcome at review."""
+    """In ``enforce`` mode: a suspected attack, a PAD that could not run, or a face PAD could not score (no attempt
+    scored so far; or, with the motion rule, an attempt without motion signals) caps the outcome at review."""
     if p.pad_mode != "enforce":
         return ()
     if event.pad_unavailable:
         return (codes.PAD_UNAVAILABLE,)
-    if pad_min is not None and pad_min < p.pad_threshold:
+    if pad_min is None:  # e.g. a print held so that the face is cut by the frame edge: never a pass unchecked
+        return (codes.PAD_NOT_SCORED,)
+    if pad_min < p.pad_threshold:
         return (codes.PAD_SUSPECTED,)
-    if p.pad_motion_rule and _rigid_plane(event.pad_signals or {}, p):
-        return (codes.PAD_SUSPECTED,)
+    if p.pad_motion_rule:
+        signals = event.pad_signals or {}
+        if "nonrigid_motion" not in signals or "planar_residual" not in signals:
+            return (codes.PAD_NOT_SCORED,)
+        if _rigid_plane(signals, p):
+            return (codes.PAD_SUSPECTED,)
     return ()
+
+
+def _earlier_caps(state: LaneState, event: FaceCaptured) -> tuple[str, ...]:
+    """The caps so far; an earlier attempt's PAD_NOT_SCORED is lifted by this attempt's own PAD verdict."""
+    if event.pad_score is None:
+        return state.cap_reasons
+    return tuple(r for r in state.cap_reasons if r != codes.PAD_NOT_SCORED)
 
 
 def _rigid_plane(signals: dict[str, float], p: PolicyParams) -> bool:
@@ -332,7 +346,7 @@ def _on_face(state: LaneState, event: FaceCaptured, p: PolicyParams) -> Transiti
         face_attempts=attempts,
         best_similarity=best,
         face_reasons=tuple(dict.fromkeys(state.face_reasons + event.reasons)),
-        cap_reasons=tuple(dict.fromkeys(state.cap_reasons + event.flags + _pad_caps(event, pad_min, p))),
+        cap_reasons=tuple(dict.fromkeys(_earlier_caps(state, event) + event.flags + _pad_caps(event, pad_min, p))),
         pad_min=pad_min,
     )
     if p.pad_mode == "enforce" and pad_min is not None and pad_min < p.pad_attack_threshold:

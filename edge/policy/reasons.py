@@ -19,6 +19,7 @@ PAD_SUSPECTED = "PAD_SUSPECTED"  # presentation attack suspected: proctor review
 PAD_ATTACK = "E_PAD_ATTACK"  # confident presentation attack: fail
 PAD_UNAVAILABLE = "PAD_UNAVAILABLE"  # PAD on but its models could not run: review, never pass unchecked
 PAD_CHALLENGE_FAILED = "PAD_CHALLENGE_FAILED"  # the asked action (turn, blink) was not seen in time: review
+PAD_NOT_SCORED = "PAD_NOT_SCORED"  # PAD ran but could not score this face (cut by the border, too small): review
 
 
 def passive_auth_reason(status: str) -> str:

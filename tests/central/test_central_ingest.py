@@ -25,6 +25,7 @@ from mqtt_broker import Mosquitto
 
 from edge.central import db
 from edge.central.errors import CentralDbError, CentralSchemaError
+from edge.events import SCHEMA_VERSION
 from edge.mqtt.topics import event_topic
 
 
@@ -113,6 +114,31 @@ def test_bad_payload_lands_in_rejected_with_reason(broker: Mosquitto, pg_dsn: st
     assert got[0][1] == len(payload)
     assert got[0][2] == min(len(payload), 4096)
     assert scalar(pg_dsn, "SELECT count(*) FROM events") == 1
+
+
+def test_newer_minor_version_fields_are_ignored_and_kept(broker: Mosquitto, pg_dsn: str) -> None:
+    """A gate one MINOR version ahead adds an optional field: stored with it; the same field in this centre's own
+    version (or a wrong value in a known field of the newer one) is refused."""
+    db.migrate(pg_dsn)
+    ing = worker(broker, pg_dsn, "minor", group=f"g-{uuid.uuid4().hex[:6]}")
+    pub = publisher(broker.port)
+    major, minor = SCHEMA_VERSION.split(".")
+    newer = f"{major}.{int(minor) + 1}"
+    sent = []
+    for version, extra in ((newer, {"future_field": 1}), (SCHEMA_VERSION, {"future_field": 1}), (newer, {"state": 5})):
+        data = {**json.loads(status_event(len(sent)).model_dump_json()), "schema_version": version, **extra}
+        sent.append(data)
+    try:
+        for data in sent:
+            publish_raw(pub, event_topic(SITE, "gate-a", "device.status"), json.dumps(data).encode())
+        assert wait_until(lambda: ing.counters.snapshot()["acked"] >= 3, 10)
+    finally:
+        close(pub)
+        ing.stop()
+    stored = rows(pg_dsn, "SELECT event_id::text, payload->>'future_field', payload->>'schema_version' FROM events")
+    assert stored == [(sent[0]["event_id"], "1", newer)]
+    reasons = sorted(r[0] for r in rows(pg_dsn, "SELECT reason FROM rejected"))
+    assert len(reasons) == 2 and all(r.startswith("E_EVENT_INVALID") for r in reasons)
 
 
 def test_topic_must_match_the_event(broker: Mosquitto, pg_dsn: str) -> None:

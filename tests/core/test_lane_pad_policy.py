@@ -113,8 +113,9 @@ def test_challenge_that_cannot_run_is_pad_unavailable_in_enforce() -> None:
         ("enforce", True, PLANAR, ("review", (codes.FACE_MATCH, codes.PAD_SUSPECTED))),
         ("enforce", True, MOVING, ("pass", (codes.FACE_MATCH,))),
         ("enforce", True, {"nonrigid_motion": 0.001, "planar_residual": 0.05}, ("pass", (codes.FACE_MATCH,))),
-        ("enforce", True, None, ("pass", (codes.FACE_MATCH,))),  # one frame: no signals, no rule
-        ("enforce", True, {"blink": 0.0}, ("pass", (codes.FACE_MATCH,))),  # motion signals missing
+        # the rule is on but the attempt has no motion signals (one usable frame): never a pass unchecked
+        ("enforce", True, None, ("review", (codes.FACE_MATCH, codes.PAD_NOT_SCORED))),
+        ("enforce", True, {"blink": 0.0}, ("review", (codes.FACE_MATCH, codes.PAD_NOT_SCORED))),
         ("enforce", False, PLANAR, ("pass", (codes.FACE_MATCH,))),  # the rule is off by default
         ("signal", True, PLANAR, ("pass", (codes.FACE_MATCH,))),  # signal mode records only
     ],

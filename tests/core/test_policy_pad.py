@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from edge.config import sample_config
 from edge.errors import PolicyError
 from edge.policy import machine as m
 from edge.policy import reasons as codes
@@ -76,3 +78,36 @@ def test_pad_config_section() -> None:
     for bad in ({"mode": "strict"}, {"threshold": 0.1, "attack_threshold": 0.5}, {"unknown": 1}):
         with pytest.raises(ValidationError):
             PadSettings.model_validate(bad)
+
+
+def test_enforce_a_face_pad_could_not_score_never_passes() -> None:
+    # a print held so that the face runs off the frame edge: the matcher aligns it, PAD's context crop is refused
+    outcome, reasons = _decision("enforce", m.FaceCaptured(0.9, pad_score=None))
+    assert outcome == "review" and codes.PAD_NOT_SCORED in reasons
+    assert _decision("signal", m.FaceCaptured(0.9, pad_score=None)) == ("pass", (codes.FACE_MATCH,))
+
+
+def test_enforce_a_later_scored_attempt_lifts_not_scored() -> None:
+    # attempt 1: grey zone, PAD could not score; attempt 2: clear match, scored live
+    outcome, reasons = _decision("enforce", m.FaceCaptured(0.55, pad_score=None), m.FaceCaptured(0.9, pad_score=0.99))
+    assert (outcome, reasons) == ("pass", (codes.FACE_MATCH,))
+
+
+def test_enforce_motion_rule_without_signals_never_passes() -> None:
+    params = dataclasses.replace(_params("enforce"), pad_motion_rule=True)
+    state = m.LaneState(phase=m.Phase.CAPTURING_FACE, attempt_id="a1", chip_attempts=1)
+    _, actions = m.step(state, m.FaceCaptured(0.9, pad_score=0.99, pad_signals=None), params)
+    decision = next(a for a in actions if isinstance(a, m.RecordDecision))
+    assert decision.outcome == "review" and codes.PAD_NOT_SCORED in decision.reasons
+    live = {"nonrigid_motion": 0.08, "planar_residual": 0.04}
+    _, actions = m.step(state, m.FaceCaptured(0.9, pad_score=0.99, pad_signals=live), params)
+    assert next(a for a in actions if isinstance(a, m.RecordDecision)).outcome == "pass"
+
+
+def test_motion_rule_with_one_frame_per_attempt_is_refused(tmp_path: Path) -> None:
+    cfg = sample_config(tmp_path)
+    data = cfg.model_dump()
+    data["pad"] = {"mode": "enforce", "motion_rule": True}
+    data["lane"]["frames_per_attempt"] = 1
+    with pytest.raises(ValidationError, match="frames_per_attempt >= 2"):
+        type(cfg).model_validate(data)

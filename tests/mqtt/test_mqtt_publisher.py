@@ -130,7 +130,7 @@ def test_retained_status_online_then_stopped(broker: Mosquitto, store: Store) ->
         assert online.snapshot()[-1].retain
         assert birth["config_hash"] == "cfg123"
         assert birth["versions"]["m"] == "1"
-        assert birth["versions"]["event_schema"] == "1.0"
+        assert birth["versions"]["event_schema"] == "1.1"  # 1.1: pad_signals, pad_thresholds_version (issue 12)
         online.close()
     finally:
         link.stop()

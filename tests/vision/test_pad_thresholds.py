@@ -16,6 +16,7 @@ from edge.vision.pad.passive import PASSIVE_MODELS, PassivePad
 from edge.vision.pad.settings import PadSettings
 from edge.vision.pad.thresholds import PAD_THRESHOLDS_FILE_NAME, load_pad_thresholds, resolve_pad_thresholds
 from edge.vision.settings import VisionSettings
+from edge.vision.thresholds import ThresholdsError
 
 FACE = Path(__file__).resolve().parents[1] / "data" / "faces" / "obama.jpg"
 SHIPPED = repo_models_dir() / PAD_THRESHOLDS_FILE_NAME
@@ -38,8 +39,11 @@ def test_config_overrides_are_versioned_as_site_values() -> None:
     assert other.version != site.version
     with pytest.raises(ValidationError, match="attack_threshold"):
         PadSettings(threshold=0.1, attack_threshold=0.5)
-    with pytest.raises(ValidationError, match="attack_threshold"):
-        resolve_pad_thresholds(PadSettings(threshold=0.01), repo_models_dir())  # below the file's attack threshold
+    with pytest.raises(ThresholdsError, match="attack_threshold") as info:  # below the file's attack threshold
+        resolve_pad_thresholds(PadSettings(threshold=0.01), repo_models_dir())
+    assert info.value.code == "E_THRESHOLDS_INVALID"
+    pad = GatePad(VisionSettings(), PadSettings(mode="enforce", attack_threshold=0.9))  # the gate starts degraded
+    assert pad.error is not None and pad.error.code == "E_THRESHOLDS_INVALID" and pad(face()) == (None, True)
 
 
 def models_copy(folder: Path, thresholds_text: str | None) -> Path:

@@ -12,11 +12,11 @@ from edge.api.live import ImageKind
 from edge.api.models import ATTEMPT_ID, Problem, ResolveResult, ReviewBody, problem
 from edge.api.pages import stream
 from edge.api.security import ProctorImages, ProctorWrite, Staff
-from edge.policy.reasons import PAD_CHALLENGE_FAILED, PAD_SUSPECTED, PAD_UNAVAILABLE
+from edge.policy.reasons import PAD_CHALLENGE_FAILED, PAD_NOT_SCORED, PAD_SUSPECTED, PAD_UNAVAILABLE
 from edge.reviews import ReviewAnswer
 
 router = APIRouter()
-PAD_REVIEW_REASONS = (PAD_SUSPECTED, PAD_UNAVAILABLE, PAD_CHALLENGE_FAILED)
+PAD_REVIEW_REASONS = (PAD_SUSPECTED, PAD_UNAVAILABLE, PAD_CHALLENGE_FAILED, PAD_NOT_SCORED)
 
 
 def pad_view(ctx: ApiContext, reasons: tuple[str, ...], score: float | None) -> dict[str, object] | None:

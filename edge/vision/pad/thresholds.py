@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge.errors import ExamGateError
-from edge.tomlfile import load_toml_model
+from edge.tomlfile import load_toml_model, validation_problems
 from edge.vision.pad.settings import PadSettings
 from edge.vision.thresholds import ThresholdsError
 
@@ -72,4 +72,10 @@ def resolve_pad_thresholds(pad: PadSettings, folder: Path) -> PadThresholds:
     attack = loaded.attack_threshold if pad.attack_threshold is None else pad.attack_threshold
     sha8 = hashlib.sha256(f"{threshold!r}/{attack!r}".encode()).hexdigest()[:8]
     values = {"threshold": threshold, "attack_threshold": attack, "version": f"{loaded.version}+site-{sha8}"}
-    return PadThresholds.model_validate({**loaded.model_dump(), **values})
+    try:
+        return PadThresholds.model_validate({**loaded.model_dump(), **values})
+    except ValidationError as exc:  # e.g. [pad] threshold set alone below the file's attack_threshold
+        raise ThresholdsError(
+            f"[pad] thresholds with {path.name}: {validation_problems(exc)}",
+            remedy="set both [pad] threshold and attack_threshold (attack_threshold <= threshold), or neither",
+        ) from None
