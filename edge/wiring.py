@@ -233,6 +233,9 @@ def build_gate(
         pad=pad,
     )
     lane.startup_faults = [(slot.name, slot.error) for slot in slots if slot.error is not None]
+    pad_error = getattr(pad, "error", None)
+    if isinstance(pad_error, ExamGateError):  # PAD models, thresholds or face mesh: candidates go to review
+        lane.startup_faults.append(("model", pad_error))
     lane.centre_lock = load_centre_lock(store.path)
     return Gate(cfg, thresholds, store, reader, camera, turnstile, verifier, lane, reviews, evidence=evidence)
 

@@ -72,6 +72,8 @@ def listed_sha256(folder: Path) -> dict[str, str]:
         text = (folder / SUMS_FILE_NAME).read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    except (OSError, UnicodeDecodeError) as exc:  # unreadable: no model can be vouched for
+        raise ModelHashError(f"{folder / SUMS_FILE_NAME} cannot be read: {type(exc).__name__}") from None
     sums: dict[str, str] = {}
     for line in text.splitlines():
         parts = line.split()
@@ -89,7 +91,10 @@ def verified(path: Path) -> Path:
     want = listed_sha256(path.parent).get(path.name)
     if want is None:
         raise ModelHashError(f"{path.name} is not listed in {path.parent / SUMS_FILE_NAME}")
-    got = file_sha256(path)
+    try:
+        got = file_sha256(path)
+    except OSError as exc:
+        raise ModelHashError(f"{path.name} cannot be read: {type(exc).__name__}") from None
     if got != want:
         raise ModelHashError(
             f"{path.name} does not match {SUMS_FILE_NAME}: SHA-256 {got[:12]}…, listed {want[:12]}… "

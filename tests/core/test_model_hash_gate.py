@@ -12,8 +12,10 @@ from lane_helpers import run_until, write_card
 from edge.config import sample_config
 from edge.store import RosterRow
 from edge.vision.models import SUMS_FILE_NAME, repo_models_dir
+from edge.vision.pad.settings import PadSettings
 from edge.vision.settings import VisionSettings
 from edge.wiring import build_gate
+from firmware_bridge.sim.score_verifier import ScoreTableVerifier
 from firmware_bridge.turnstile.virtual import VirtualTurnstile
 
 FACES = Path(__file__).resolve().parents[2] / "demo" / "faces"
@@ -50,5 +52,21 @@ def test_replaced_embedder_starts_degraded_and_sends_candidates_to_review(tmp_pa
         assert "E_MODEL_HASH" in reports[0].reasons
         turnstile = gate.turnstile
         assert isinstance(turnstile, VirtualTurnstile) and turnstile.pulses == ()
+    finally:
+        gate.close()
+
+
+def test_pad_that_cannot_run_is_reported_at_start(tmp_path: Path) -> None:
+    """PAD thresholds set for other PAD models: the gate says so at start (device.fault, status degraded)."""
+    thresholds = tmp_path / "thresholds_pad.toml"
+    shipped = (repo_models_dir() / "thresholds_pad.toml").read_text()
+    thresholds.write_text(shipped.replace('model_version = "', 'model_version = "other-'))
+    (tmp_path / "camera").mkdir()
+    cfg = sample_config(tmp_path)
+    cfg = cfg.model_copy(update={"pad": PadSettings(mode="enforce", thresholds_file=thresholds)})
+    gate = build_gate(cfg, session_id="S", verifier=ScoreTableVerifier({"x": 0.9}))
+    try:
+        faults = [(name, err.code) for name, err in gate.lane.startup_faults]
+        assert ("model", "E_THRESHOLDS_MODEL_MISMATCH") in faults  # (the empty fixture folders are faults too)
     finally:
         gate.close()

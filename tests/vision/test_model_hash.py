@@ -71,3 +71,10 @@ def test_cli_reports_the_hash_error(tmp_path: Path, faces_dir: Path, capsys: pyt
     status, out = run_face_cli(argv, capsys)
     assert status == 2
     assert out["code"] == "E_MODEL_HASH" and out["remedy"]
+
+
+def test_an_unreadable_sums_file_is_the_typed_error(tmp_path: Path) -> None:
+    folder = models_copy(tmp_path / "m", sums=False)
+    (folder / SUMS_FILE_NAME).mkdir()  # e.g. a broken copy: not a file
+    with pytest.raises(ModelHashError, match="cannot be read"):
+        model_path(FACE_MODELS[0], VisionSettings(models_dir=folder))
