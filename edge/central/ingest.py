@@ -328,8 +328,7 @@ class PgIngest:
     ) -> None:
         for rej in rejections:
             cur.execute(_REJECT, (rej.topic, rej.reason, rej.payload_bytes, rej.excerpt, now))
-        presence.apply_statuses(cur, statuses, now)
-        presence.apply_seen(cur, rows, now)
+        presence.apply_gates(cur, statuses, rows, now)
 
     def _ack(self, items: list[Inbound]) -> None:
         current = self._generation

@@ -76,16 +76,17 @@ def _status_time(status: GateStatus, fallback: dt.datetime) -> dt.datetime:
         return fallback
 
 
+def _status_params(st: GateStatus, now: dt.datetime) -> tuple[Any, ...]:
+    at = _status_time(st, now)
+    return (st.site_id, st.gate_id, st.state, at, now, json.dumps(st.versions), st.config_hash, st.outbox_backlog)
+
+
 def apply_statuses(cur: psycopg.Cursor[Any], statuses: Sequence[GateStatus], now: dt.datetime) -> None:
     for st in statuses:
-        at = _status_time(st, now)
-        cur.execute(
-            _STATUS_SQL,
-            (st.site_id, st.gate_id, st.state, at, now, json.dumps(st.versions), st.config_hash, st.outbox_backlog),
-        )
+        cur.execute(_STATUS_SQL, _status_params(st, now))
 
 
-def apply_seen(cur: psycopg.Cursor[Any], rows: Sequence[EventRow], now: dt.datetime) -> None:
+def _seen_params(rows: Sequence[EventRow], now: dt.datetime) -> dict[tuple[str, str], tuple[Any, ...]]:
     """One upsert per gate of the batch (last_seen, health, faults, backlog)."""
     per_gate: dict[tuple[str, str], list[Any]] = {}
     for row in rows:
@@ -101,12 +102,28 @@ def apply_seen(cur: psycopg.Cursor[Any], rows: Sequence[EventRow], now: dt.datet
             data = json.loads(row.payload)
             entry[2] += 1
             entry[3] = f"{data.get('device')}: {data.get('code')}"
-    params = [
-        (site_id, gate_id, now, health, backlog, faults, last_fault)
-        for (site_id, gate_id), (health, backlog, faults, last_fault) in sorted(per_gate.items())
-    ]
-    if params:
-        cur.executemany(_SEEN_SQL, params)  # one pipelined round trip for all the batch's gates
+    return {
+        (site_id, gate_id): (site_id, gate_id, now, health, backlog, faults, last_fault)
+        for (site_id, gate_id), (health, backlog, faults, last_fault) in per_gate.items()
+    }
+
+
+def apply_gates(
+    cur: psycopg.Cursor[Any], statuses: Sequence[GateStatus], rows: Sequence[EventRow], now: dt.datetime
+) -> None:
+    """Every ``gates`` upsert of one batch, gate by gate in (site_id, gate_id) order: the statuses of a gate in the
+    order they arrived, then what its events say. Workers therefore lock gate rows in one global order and cannot
+    deadlock each other (each worker receives every status; their batches cover the gates in different orders)."""
+    statuses_of: dict[tuple[str, str], list[GateStatus]] = {}
+    for st in statuses:
+        statuses_of.setdefault((st.site_id, st.gate_id), []).append(st)
+    seen = _seen_params(rows, now)
+    with cur.connection.pipeline():  # one pipelined round trip for all the batch's gates
+        for key in sorted(statuses_of.keys() | seen.keys()):
+            for st in statuses_of.get(key, ()):
+                cur.execute(_STATUS_SQL, _status_params(st, now))
+            if key in seen:
+                cur.execute(_SEEN_SQL, seen[key])
 
 
 def mark_silent(conn: psycopg.Connection[Any], offline_after_s: float) -> int:
