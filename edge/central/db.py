@@ -66,12 +66,20 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     ),
     (
         2,
-        "rejected: one row per message (a redelivery or a second worker adds none)",
+        "rejected: one row per distinct message (whole-payload SHA-256), with deliveries and last_received_at",
         """
+        ALTER TABLE rejected ADD COLUMN payload_sha256 bytea;
+        ALTER TABLE rejected ADD COLUMN deliveries integer NOT NULL DEFAULT 1;
+        ALTER TABLE rejected ADD COLUMN last_received_at timestamptz;
+        -- rows of version 1 kept only the first 4 KiB: their hash is the excerpt's (close enough to merge repeats)
+        UPDATE rejected SET payload_sha256 = sha256(coalesce(payload_excerpt, ''::bytea));
+        UPDATE rejected r SET deliveries = d.n, last_received_at = d.last FROM (
+            SELECT min(id) AS keep, count(*) AS n, max(received_at) AS last FROM rejected
+            GROUP BY topic, payload_sha256) d WHERE r.id = d.keep;
         DELETE FROM rejected a USING rejected b
-            WHERE a.id > b.id AND a.topic = b.topic AND a.payload_bytes = b.payload_bytes
-            AND coalesce(a.payload_excerpt, ''::bytea) = coalesce(b.payload_excerpt, ''::bytea);
-        CREATE UNIQUE INDEX rejected_once ON rejected (topic, payload_bytes, md5(coalesce(payload_excerpt, ''::bytea)));
+            WHERE a.id > b.id AND a.topic = b.topic AND a.payload_sha256 = b.payload_sha256;
+        ALTER TABLE rejected ALTER COLUMN payload_sha256 SET NOT NULL;
+        CREATE UNIQUE INDEX rejected_once ON rejected (topic, payload_sha256);
         """,
     ),
 )

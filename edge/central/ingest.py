@@ -36,7 +36,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.central import db, presence
 from edge.central.errors import CentralDbError
-from edge.central.rows import EventRow, Limits, Rejection, classify
+from edge.central.rows import EventRow, Limits, Rejection, classify, rejection
 from edge.mqtt.connection import build_client, connect_in_background
 from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import PREFIX, events_filter, shared_events_filter
@@ -58,9 +58,10 @@ _INSERT_ONE = (
     f"INSERT INTO events ({_COLUMNS}) "  # noqa: S608 - constant column list
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id, occurred_at) DO NOTHING"
 )
-_REJECT = (  # one row per message: a redelivery, or the safety net's copy, is a no-op (migration 2)
-    "INSERT INTO rejected (topic, reason, payload_bytes, payload_excerpt, received_at) VALUES (%s, %s, %s, %s, %s) "
-    "ON CONFLICT (topic, payload_bytes, md5(coalesce(payload_excerpt, ''::bytea))) DO NOTHING"
+_REJECT = (  # one row per distinct message (migration 2); a repeat, redelivery or the safety net's copy counts
+    "INSERT INTO rejected (topic, reason, payload_bytes, payload_excerpt, payload_sha256, received_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (topic, payload_sha256) DO UPDATE SET "
+    "deliveries = rejected.deliveries + 1, last_received_at = excluded.received_at"
 )
 
 
@@ -312,7 +313,7 @@ class PgIngest:
                     raw = r.payload.encode()
                     topic = f"{PREFIX}/{r.site_id}/{r.gate_id}/events/{r.event_type}"
                     reason = f"E_EVENT_INVALID: PostgreSQL refused the row ({type(exc).__name__})"
-                    rejections.append(Rejection(topic[:300], reason, len(raw), raw[:4096]))
+                    rejections.append(rejection(topic, reason, raw))
                     refused.append(r)
             rows[:] = [r for r in rows if r not in refused]  # the caller counts duplicates as rows - stored
             self._side_tables(cur, good, rejections, statuses, now)
@@ -327,7 +328,7 @@ class PgIngest:
         now: dt.datetime,
     ) -> None:
         for rej in rejections:
-            cur.execute(_REJECT, (rej.topic, rej.reason, rej.payload_bytes, rej.excerpt, now))
+            cur.execute(_REJECT, (rej.topic, rej.reason, rej.payload_bytes, rej.excerpt, rej.payload_sha256, now))
         presence.apply_gates(cur, statuses, rows, now)
 
     def _ack(self, items: list[Inbound]) -> None:

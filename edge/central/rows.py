@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -49,10 +50,17 @@ class Rejection:
     reason: str
     payload_bytes: int
     excerpt: bytes
+    payload_sha256: bytes  # of the whole payload: one ``rejected`` row per distinct message
 
 
-def _reject(topic: str, reason: str, payload: bytes) -> Rejection:
-    return Rejection(topic=topic[:300], reason=reason, payload_bytes=len(payload), excerpt=payload[:EXCERPT_BYTES])
+def rejection(topic: str, reason: str, payload: bytes) -> Rejection:
+    return Rejection(
+        topic=topic[:300],
+        reason=reason,
+        payload_bytes=len(payload),
+        excerpt=payload[:EXCERPT_BYTES],
+        payload_sha256=hashlib.sha256(payload).digest(),
+    )
 
 
 def _minor(version: str) -> int:
@@ -92,38 +100,38 @@ def _parse(data: dict[str, Any], version: str) -> AnyEvent:
 def classify(topic: str, payload: bytes, now: dt.datetime, limits: Limits = Limits()) -> EventRow | Rejection:
     """Validate one message on an events topic; ``now`` is the centre's UTC clock."""
     if len(payload) > limits.max_payload_bytes:
-        return _reject(topic, f"E_PAYLOAD_TOO_LARGE: {len(payload)} bytes > {limits.max_payload_bytes}", payload)
+        return rejection(topic, f"E_PAYLOAD_TOO_LARGE: {len(payload)} bytes > {limits.max_payload_bytes}", payload)
     parts = parse_topic(topic)
     if parts is None or parts.kind != "events":
-        return _reject(topic, "E_TOPIC: not an examgate/v1/{site}/{gate}/events/{type} topic", payload)
+        return rejection(topic, "E_TOPIC: not an examgate/v1/{site}/{gate}/events/{type} topic", payload)
     try:
         data = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
-        return _reject(topic, f"E_NOT_JSON: {type(exc).__name__}", payload)
+        return rejection(topic, f"E_NOT_JSON: {type(exc).__name__}", payload)
     if not isinstance(data, dict):
-        return _reject(topic, "E_NOT_JSON: not a JSON object", payload)
+        return rejection(topic, "E_NOT_JSON: not a JSON object", payload)
     version = data.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, str) or version.split(".", 1)[0] != SUPPORTED_MAJOR:
-        return _reject(topic, f"E_SCHEMA_VERSION: {str(version)[:20]!r} is not {SUPPORTED_MAJOR}.x", payload)
+        return rejection(topic, f"E_SCHEMA_VERSION: {str(version)[:20]!r} is not {SUPPORTED_MAJOR}.x", payload)
     try:
         event = _parse(data, version)
     except ValidationError as exc:
         where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
-        return _reject(topic, f"E_EVENT_INVALID: {exc.error_count()} error(s) at {where}", payload)
+        return rejection(topic, f"E_EVENT_INVALID: {exc.error_count()} error(s) at {where}", payload)
     try:
         event_id = uuid.UUID(event.event_id)
     except ValueError:
-        return _reject(topic, "E_EVENT_INVALID: event_id is not a UUID", payload)
+        return rejection(topic, "E_EVENT_INVALID: event_id is not a UUID", payload)
     if (parts.site_id, parts.gate_id) != (event.site_id, event.gate_id) or parts.name != event.event_type:
-        return _reject(topic, "E_TOPIC_MISMATCH: topic site/gate/type differ from the event's", payload)
+        return rejection(topic, "E_TOPIC_MISMATCH: topic site/gate/type differ from the event's", payload)
     text = payload.decode("utf-8")
     if "\\u0000" in text or "\x00" in text:
-        return _reject(topic, "E_EVENT_INVALID: NUL character in a string", payload)
+        return rejection(topic, "E_EVENT_INVALID: NUL character in a string", payload)
     skew_s = (event.occurred_at - now).total_seconds()
     if skew_s > limits.max_future_skew_s:
-        return _reject(topic, f"E_CLOCK_SKEW: occurred_at {skew_s:.0f} s ahead of the centre's clock", payload)
+        return rejection(topic, f"E_CLOCK_SKEW: occurred_at {skew_s:.0f} s ahead of the centre's clock", payload)
     if -skew_s > limits.max_past_age_s:
-        return _reject(topic, f"E_CLOCK_SKEW: occurred_at {-skew_s / 86400:.0f} days in the past", payload)
+        return rejection(topic, f"E_CLOCK_SKEW: occurred_at {-skew_s / 86400:.0f} days in the past", payload)
     return EventRow(
         event_id=event_id,
         event_type=event.event_type,

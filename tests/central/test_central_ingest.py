@@ -41,6 +41,25 @@ def test_migrate_creates_versioned_partitioned_schema_and_is_rerunnable(pg_dsn: 
     assert {"events_site_time", "events_session", "events_gate_time"} <= indexes
 
 
+def test_migration_2_merges_the_repeats_a_version_1_database_kept(pg_dsn: str) -> None:
+    version, description, sql = db.MIGRATIONS[0]
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute(
+            "CREATE TABLE schema_version (version integer PRIMARY KEY, description text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute(sql)
+        conn.execute("INSERT INTO schema_version (version, description) VALUES (%s, %s)", (version, description))
+        insert = (
+            "INSERT INTO rejected (topic, reason, payload_bytes, payload_excerpt) VALUES ('t', 'E_NOT_JSON', %s, %s)"
+        )
+        for excerpt in (b"bad", b"bad", b"bad", b"other"):
+            conn.execute(insert, (len(excerpt), excerpt))
+    assert db.migrate(pg_dsn) == (1, db.LATEST)
+    got = rows(pg_dsn, "SELECT payload_excerpt, deliveries FROM rejected ORDER BY id")
+    assert [(bytes(e), n) for e, n in got] == [(b"bad", 3), (b"other", 1)]
+
+
 def test_newer_schema_in_the_database_is_refused(pg_dsn: str) -> None:
     db.migrate(pg_dsn)
     with psycopg.connect(pg_dsn) as conn:
@@ -139,6 +158,24 @@ def test_newer_minor_version_fields_are_ignored_and_kept(broker: Mosquitto, pg_d
     assert stored == [(sent[0]["event_id"], "1", newer)]
     reasons = sorted(r[0] for r in rows(pg_dsn, "SELECT reason FROM rejected"))
     assert len(reasons) == 2 and all(r.startswith("E_EVENT_INVALID") for r in reasons)
+
+
+def test_rejected_keeps_one_row_per_distinct_message(broker: Mosquitto, pg_dsn: str) -> None:
+    """The same bad message twice is one row with deliveries 2; two big ones alike in their first 4 KiB are two."""
+    db.migrate(pg_dsn)
+    ing = worker(broker, pg_dsn, "rej1", group=f"g-{uuid.uuid4().hex[:6]}")
+    pub = publisher(broker.port)
+    topic = event_topic(SITE, "gate-a", "device.status")
+    head = b"x" * 70_000
+    try:
+        for payload in (b"not json", b"not json", head + b"A", head + b"B"):
+            publish_raw(pub, topic, payload)
+        assert wait_until(lambda: ing.counters.snapshot()["acked"] >= 4, 10)
+    finally:
+        close(pub)
+        ing.stop()
+    got = rows(pg_dsn, "SELECT payload_bytes, deliveries, last_received_at >= received_at FROM rejected ORDER BY id")
+    assert got == [(8, 2, True), (70_001, 1, None), (70_001, 1, None)]
 
 
 def test_topic_must_match_the_event(broker: Mosquitto, pg_dsn: str) -> None:
