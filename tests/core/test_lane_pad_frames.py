@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from edge.config import sample_config
 from edge.devices import RgbImage
@@ -215,7 +216,12 @@ def test_live_like_sequence_from_the_shared_face_set(tmp_path: Path, shared_dir:
 # ------------------------------------------------------------------ challenge
 CHALLENGE_SCENES: dict[str, list[RgbImage] | list[Path]] = {
     "turns_right": [OBAMA, OBAMA2],  # frontal, then turned to the person's right
-    "turns_left": [OBAMA2, OBAMA],
+    # frontal, then the turned photo mirrored: turned to the person's left (a head that starts turned right and comes
+    # back to frontal must not pass as a left turn: the challenge wants a near-frontal start)
+    "turns_left": [
+        np.asarray(Image.open(OBAMA).convert("RGB")),
+        np.asarray(Image.open(OBAMA2).convert("RGB"))[:, ::-1],
+    ],
     "static": [OBAMA],
     "no_face": [np.full((480, 640, 3), 90, np.uint8)],
 }

@@ -47,3 +47,17 @@ def test_blink_needs_drop_and_recovery() -> None:
     assert not ch.check_challenge("blink", [mesh(ear=e) for e in (0.3, 0.3, 0.3)]).passed
     assert not ch.check_challenge("blink", [mesh(ear=e) for e in (0.3, 0.1, 0.1)]).passed
     assert not ch.check_challenge("turn_left", []).passed
+
+
+def test_only_the_asked_action_counts() -> None:
+    # a generic clip: turn left, back, turn right, back: fails whichever turn was asked
+    both_ways = [mesh(yaw=y) for y in (0.0, 0.25, 0.0, -0.25, 0.0)]
+    assert not ch.check_challenge("turn_left", both_ways).passed
+    assert not ch.check_challenge("turn_right", both_ways).passed
+    # a head that starts turned right and comes back to frontal is not a left turn
+    back = [mesh(yaw=y) for y in (-0.25, -0.12, 0.0)]
+    result = ch.check_challenge("turn_left", back)
+    assert not result.passed and result.signals["turn"] == pytest.approx(0.25)
+    # a blink with a head turn in the same clip is not the asked blink
+    blink_and_turn = [mesh(ear=0.3), mesh(ear=0.1), mesh(ear=0.3, yaw=0.25)]
+    assert not ch.check_challenge("blink", blink_and_turn).passed
