@@ -1,4 +1,8 @@
-"""Align a face into a dlib-style 150x150 chip with a least-squares similarity transform of 4 keypoints."""
+"""Align a face into the chip its embedder was trained on, with a least-squares similarity transform of keypoints.
+
+``align_face``: dlib-style 150x150 chip from BlazeFace's 4 keypoints (the dlib ResNet, and the quality gates).
+``warp_to_template``: any points onto any template (``edge.vision.embedders``: the ArcFace 112x112 layout).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ Matrix = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class AlignedFace:
-    chip: RgbImage  # CHIP_SIZE_PX x CHIP_SIZE_PX x 3, RGB uint8
+    chip: RgbImage  # size x size x 3, RGB uint8 (CHIP_SIZE_PX for align_face)
     matrix: Matrix  # 2x3, source pixels -> chip pixels
     rms_error_px: float  # keypoint residual after the fit, in chip pixels
 
@@ -55,10 +59,14 @@ def apply_transform(matrix: Matrix, points: Matrix) -> Matrix:
 
 def align_face(image: RgbImage, detection: Detection) -> AlignedFace:
     """Warp the detected face into a 150x150 chip (eyes, nose and mouth at ``CHIP_TARGETS_XY``)."""
-    src = detection.keypoints_xy[list(_SOURCE_ROWS)]
-    matrix = similarity_transform(src, CHIP_TARGETS_XY)
+    return warp_to_template(image, detection.keypoints_xy[list(_SOURCE_ROWS)], CHIP_TARGETS_XY, CHIP_SIZE_PX)
+
+
+def warp_to_template(image: RgbImage, src: Matrix, targets: Matrix, size_px: int) -> AlignedFace:
+    """Warp ``image`` so that the points ``src`` land on ``targets`` in a ``size_px`` square chip."""
+    matrix = similarity_transform(src, targets)
     scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
-    residual = apply_transform(matrix, src) - CHIP_TARGETS_XY
+    residual = apply_transform(matrix, src) - targets
     rms = float(np.sqrt((residual**2).sum(axis=1).mean()))
 
     source = image
@@ -67,8 +75,7 @@ def align_face(image: RgbImage, detection: Detection) -> AlignedFace:
         # Crop the region the chip samples (plus a margin), shrink it with area averaging, then warp the rest.
         inverse = np.asarray(cv2.invertAffineTransform(matrix), dtype=np.float64)
         corners = apply_transform(
-            inverse,
-            np.array([[0, 0], [CHIP_SIZE_PX, 0], [0, CHIP_SIZE_PX], [CHIP_SIZE_PX, CHIP_SIZE_PX]], dtype=np.float64),
+            inverse, np.array([[0, 0], [size_px, 0], [0, size_px], [size_px, size_px]], dtype=np.float64)
         )
         height, width = image.shape[:2]
         x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 2
@@ -89,7 +96,7 @@ def align_face(image: RgbImage, detection: Detection) -> AlignedFace:
     chip = cv2.warpAffine(
         np.ascontiguousarray(source),
         warp,
-        (CHIP_SIZE_PX, CHIP_SIZE_PX),
+        (size_px, size_px),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0, 0, 0),

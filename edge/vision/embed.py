@@ -1,4 +1,5 @@
-"""Face embeddings from the converted dlib ResNet (TFLite): 150x150 RGB chip (0..255) -> 128-D descriptor.
+"""Face embeddings from a TFLite embedder: a square RGB chip (0..255; 150 px for the dlib ResNet, 112 px for
+MobileFaceNet: ``edge.vision.embedders``) -> 128-D descriptor. Each model applies its own normalisation.
 
 Runtime: ``ai_edge_litert`` (LiteRT), falling back to ``tflite_runtime``. One interpreter per process, guarded by
 a lock (TFLite interpreters are not thread-safe). The returned vectors are L2-normalised.
@@ -14,7 +15,6 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.devices import RgbImage
-from edge.vision.align import CHIP_SIZE_PX
 from edge.vision.models import ModelLoadError
 
 EMBEDDING_DIM = 128
@@ -56,8 +56,10 @@ class FaceEmbedder:
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelLoadError(f"{model_file.name}: expected 1 input and 1 output tensor")
         in_shape, out_shape = tuple(inputs[0]["shape"]), tuple(outputs[0]["shape"])
-        if in_shape != (1, CHIP_SIZE_PX, CHIP_SIZE_PX, 3) or out_shape != (1, EMBEDDING_DIM):
+        square = len(in_shape) == 4 and in_shape[0] == 1 and in_shape[1] == in_shape[2] and in_shape[3] == 3
+        if not square or not 96 <= in_shape[1] <= 224 or out_shape != (1, EMBEDDING_DIM):
             raise ModelLoadError(f"{model_file.name}: unexpected tensor shapes in={in_shape} out={out_shape}")
+        self.chip_px = int(in_shape[1])
         if inputs[0]["dtype"] != np.float32:
             raise ModelLoadError(f"{model_file.name}: input must be float32, got {inputs[0]['dtype']}")
         self._in_index = int(inputs[0]["index"])
@@ -66,8 +68,8 @@ class FaceEmbedder:
 
     def embed_raw(self, chip: RgbImage) -> npt.NDArray[np.float32]:
         """The model's raw 128-D output for one aligned RGB chip (pixel values 0..255)."""
-        if chip.shape != (CHIP_SIZE_PX, CHIP_SIZE_PX, 3):
-            raise ValueError(f"chip must be {CHIP_SIZE_PX}x{CHIP_SIZE_PX}x3, got {chip.shape}")
+        if chip.shape != (self.chip_px, self.chip_px, 3):
+            raise ValueError(f"chip must be {self.chip_px}x{self.chip_px}x3, got {chip.shape}")
         batch = chip.astype(np.float32)[None, ...]
         with self._lock:
             self._interp.set_tensor(self._in_index, batch)

@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 from edge.errors import ExamGateError
+from edge.vision.embedders import FAMILIES
 from edge.vision.settings import VisionSettings
 
 THRESHOLDS_FILE_NAME = "thresholds.toml"
@@ -104,8 +105,10 @@ def verified(path: Path) -> Path:
 
 
 def default_thresholds_path(settings: VisionSettings | None = None) -> Path:
-    """The committed default thresholds file (``models/thresholds.toml``)."""
-    return models_dir(settings) / THRESHOLDS_FILE_NAME
+    """The committed operating point of the configured embedder family (``models/thresholds.toml`` for the dlib
+    ResNet, ``models/thresholds_mobilefacenet.toml`` for MobileFaceNet: ``edge.vision.embedders``)."""
+    family = FAMILIES[settings.embedder] if settings is not None else None
+    return models_dir(settings) / (family.thresholds_file_name if family is not None else THRESHOLDS_FILE_NAME)
 
 
 def population_thresholds_path(population: str, settings: VisionSettings | None = None) -> Path:

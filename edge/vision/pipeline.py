@@ -15,11 +15,13 @@ from typing import ClassVar
 import numpy as np
 
 from edge.devices import RgbImage
-from edge.vision.align import AlignedFace, align_face
-from edge.vision.detect import Detection, FaceDetector
+from edge.vision.align import AlignedFace, align_face, warp_to_template
+from edge.vision.detect import LEFT_EYE, MOUTH, NOSE_TIP, RIGHT_EYE, Detection, FaceDetector
 from edge.vision.embed import Embedding, FaceEmbedder
+from edge.vision.embedders import ARCFACE_112_XY, FAMILIES, arcface_points
 from edge.vision.image import ImageUnreadableError, decode_image
-from edge.vision.models import model_path, model_version
+from edge.vision.models import model_path, model_version, models_dir
+from edge.vision.pad.landmarks import FaceLandmarker
 from edge.vision.quality import (
     E_MULTIPLE_FACES,
     E_NO_FACE,
@@ -47,6 +49,7 @@ class FaceAnalysis:
     reasons: tuple[str, ...]
     retry: str  # "", "padded" or "tiled": which detector retry found the face
     timings_ms: dict[str, float] = field(default_factory=dict)
+    embed_chip: RgbImage | None = None  # the embedder's own chip when it is not ``aligned`` (edge.vision.embedders)
 
     @property
     def has_face(self) -> bool:
@@ -72,8 +75,10 @@ class FacePipeline:
             min_score=self.settings.detect_min_score,
             pad_retry_fraction=self.settings.detect_pad_retry_fraction,
         )
+        self.family = FAMILIES[self.settings.embedder]
         self._embedder: FaceEmbedder | None = None
         self._embedder_lock = threading.Lock()
+        self._landmarker: FaceLandmarker | None = None
 
     @classmethod
     def shared(cls, settings: VisionSettings | None = None) -> FacePipeline:
@@ -97,8 +102,28 @@ class FacePipeline:
             return self._embedder
 
     @property
+    def landmarker(self) -> FaceLandmarker:
+        """The 468-point face mesh for embedders trained on 5-point chips (loaded on first use)."""
+        with self._embedder_lock:
+            if self._landmarker is None:
+                self._landmarker = FaceLandmarker(
+                    models_dir(self.settings), num_threads=self.settings.embed_num_threads
+                )
+            return self._landmarker
+
+    @property
     def model_version(self) -> str:
         return model_version(self.embedder_path, self.detector_path)
+
+    def _embed_chip(self, image: RgbImage, face: Detection) -> RgbImage:
+        """The ArcFace 112 px chip: eye centres, nose tip and mouth corners from the face mesh; where the mesh does
+        not see a face, BlazeFace's eyes, nose and mouth centre onto the template (its mouth corners averaged)."""
+        mesh = self.landmarker.mesh(image, face)
+        if mesh.face_presence >= 0.5:
+            return warp_to_template(image, arcface_points(mesh.points_xy), ARCFACE_112_XY, self.family.chip_px).chip
+        keypoints = face.keypoints_xy[[RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH]]
+        template = np.vstack([ARCFACE_112_XY[:3], ARCFACE_112_XY[3:].mean(axis=0)])
+        return warp_to_template(image, keypoints, template, self.family.chip_px).chip
 
     # ------------------------------------------------------------------ steps
     def decode(self, source: bytes | str | Path) -> RgbImage:
@@ -140,12 +165,22 @@ class FacePipeline:
         if count_significant_faces(detections, self.settings) > 1:
             reasons.insert(0, E_MULTIPLE_FACES)
         timings["quality_ms"] = _ms_since(start)
-        return FaceAnalysis((width, height), tuple(detections), face, aligned, quality, tuple(reasons), retry, timings)
+        embed_chip = None
+        if self.family.uses_face_mesh:
+            start = time.perf_counter()
+            embed_chip = self._embed_chip(image, face)
+            timings["mesh_align_ms"] = _ms_since(start)
+        return FaceAnalysis(
+            (width, height), tuple(detections), face, aligned, quality, tuple(reasons), retry, timings, embed_chip
+        )
 
     def embed(self, analysis: FaceAnalysis) -> tuple[Embedding, float]:
         """Embedding of the analysed face and the time it took (ms). The face must exist."""
         if analysis.aligned is None:
             raise ValueError("no face to embed")
+        chip = analysis.embed_chip if self.family.uses_face_mesh else analysis.aligned.chip
+        if chip is None:
+            raise ValueError("no chip for this embedder: the face was analysed for another embedder family")
         start = time.perf_counter()
-        vector = self.embedder.embed(analysis.aligned.chip)
+        vector = self.embedder.embed(chip)
         return vector, _ms_since(start)

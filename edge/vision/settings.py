@@ -7,9 +7,11 @@ distance) and the reference-photo gates (chip DG2 and roster photos: small, shar
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from edge.vision.embedders import FAMILIES, EmbedderName
 
 # The value kinds that recur below, each with its bounds stated once.
 Score = Annotated[float, Field(gt=0.0, lt=1.0)]  # a detector confidence, 0..1 with both ends excluded
@@ -28,8 +30,13 @@ class VisionSettings(BaseModel):
         default=None,
         description="Folder holding the .tflite models and thresholds.toml; unset = <repo>/models next to the package.",
     )
+    embedder: EmbedderName = Field(
+        default="dlib_resnet_v1",
+        description="Embedder family (edge/vision/embedders.py): its model file, chip alignment and thresholds file.",
+    )
     embedder_file_name: str = Field(
-        default="face_embedder_dlib_resnet_v1_fp32.tflite", description="Embedder model file inside models_dir."
+        default="face_embedder_dlib_resnet_v1_fp32.tflite",
+        description="Embedder model file inside models_dir; unset = the embedder family's fp32 file.",
     )
     detector_file_name: str = Field(
         default="face_detection_short_range.tflite", description="Detector model file inside models_dir."
@@ -109,6 +116,14 @@ class VisionSettings(BaseModel):
     max_frames_embedded: int = Field(
         default=3, ge=1, le=30, description="At most this many best-quality live frames are embedded (count)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_file(cls, data: Any) -> Any:
+        """Without an explicit ``embedder_file_name``, the chosen family's own model file."""
+        if isinstance(data, dict) and "embedder_file_name" not in data and data.get("embedder") in FAMILIES:
+            return {**data, "embedder_file_name": FAMILIES[data["embedder"]].default_file_name}
+        return data
 
     @model_validator(mode="after")
     def _luma_order(self) -> VisionSettings:
