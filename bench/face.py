@@ -1,5 +1,7 @@
-"""Face pipeline bench: accuracy per DEV set vs the reference ``face_recognition`` (dlib HOG + the same ResNet),
-per-frame latency (detect + align + quality + embed) on one thread, peak RSS holding both models, 1:N search time.
+"""Face pipeline bench: accuracy per DEV set of both embedder families (dlib ResNet, MobileFaceNet) vs the reference
+``face_recognition`` (dlib HOG + the dlib ResNet), the gate's decisions at each family's shipped thresholds per
+population, per-frame latency (detect + align + quality [+ mesh] + embed) on one thread, peak RSS holding every
+model, 1:N search time.
 
     python bench/face.py [--faces-dir ../shared/data/faces] [--reference-python /path/to/python] [--markdown]
 
@@ -93,13 +95,13 @@ def run_reference(paths: list[Path], reference_python: str | None, tmp_dir: Path
 
 
 # ----------------------------------------------------------------------------- ours
-def run_ours(paths: list[Path]) -> dict[str, Any]:
+def run_ours(paths: list[Path], embedder: str = "dlib_resnet_v1") -> dict[str, Any]:
     from edge.vision.image import decode_image  # noqa: PLC0415
     from edge.vision.pipeline import FacePipeline  # noqa: PLC0415
     from edge.vision.quality import GateProfile  # noqa: PLC0415
     from edge.vision.settings import VisionSettings  # noqa: PLC0415
 
-    pipeline = FacePipeline(VisionSettings(embed_num_threads=1))
+    pipeline = FacePipeline(VisionSettings(embed_num_threads=1, embedder=embedder))  # type: ignore[arg-type]
     images = {}
     for path in paths[:WARMUP_IMAGES]:
         analysis = pipeline.analyse(decode_image(path), GateProfile.REFERENCE)
@@ -125,7 +127,13 @@ def run_ours(paths: list[Path]) -> dict[str, Any]:
             "stages": stages,
             "pixels": image.shape[0] * image.shape[1],
         }
-    return {"images": images, "model_version": pipeline.model_version}
+    from edge.vision.models import default_thresholds_path  # noqa: PLC0415
+
+    return {
+        "images": images,
+        "model_version": pipeline.model_version,
+        "thresholds": default_thresholds_path(pipeline.settings),
+    }
 
 
 # ----------------------------------------------------------------------------- accuracy
@@ -236,31 +244,39 @@ def fte(paths: list[Path], images: dict[str, Any]) -> float:
 
 
 def population_report(
-    sets: list[Path], chips: dict[Path, Path], ours: dict[str, Any], ref: dict[str, Any] | None, thresholds: Path
+    sets: list[Path], chips: dict[Path, Path], ours: dict[str, Any], ref: dict[str, Any] | None
 ) -> None:
-    """Per population: accuracy and the gate's decisions at the shipped thresholds (reference: distance <= 0.6)."""
+    """Per population: accuracy and the gate's decisions at each family's shipped thresholds (reference: distance <=
+    0.6). ``ours``: family name -> run_ours result (with its ``thresholds`` file)."""
     from edge.vision.metrics import auc, tar_at_far  # noqa: PLC0415
     from edge.vision.thresholds import load_thresholds  # noqa: PLC0415
 
-    t = load_thresholds(thresholds)
-    print(f"decisions at {thresholds.name} {t.version}: match >= {t.match:.4f}, review >= {t.review:.4f}")
+    cuts: dict[str, tuple[float, float]] = {}
+    for name, run in ours.items():
+        t = load_thresholds(run["thresholds"])
+        cuts[name] = (t.match, t.review)
+        print(
+            f"decisions of {name} at {run['thresholds'].name} {t.version}: "
+            f"match >= {t.match:.4f}, review >= {t.review:.4f}"
+        )
     print("  reference decides match at distance <= 0.6 (face_recognition's tolerance), no review zone")
     print("  FMR = impostor pairs decided match; FNMR = genuine decided no_match; reviews/100 = genuine sent to review")
-    head = f"{'population':<27} {'system':<10} {'AUC':>7} {'TAR@1%':>7} {'TAR@.1%':>8} {'FMR':>7} {'imp.rev':>7}"
+    head = f"{'population':<27} {'system':<15} {'AUC':>7} {'TAR@1%':>7} {'TAR@.1%':>8} {'FMR':>7} {'imp.rev':>7}"
     print(head + f" {'gen.rev':>7} {'FNMR':>7} {'rev/100':>7} {'gen/imp':>10}")
     pops = population_pairs(sets)
     for name in list(pops):
         if name != "Vietnamese (not held out)":
             pops[f"{name} chip-like"] = [(chips[a], b, same) for a, b, same in pops[name]]
+    systems = [(n, r["images"], "cosine") for n, r in ours.items()] + [("reference", ref and ref["images"], "l2")]
     for name, pairs in pops.items():
-        for system, images, kind in (("ours", ours["images"], "cosine"), ("reference", ref and ref["images"], "l2")):
+        for system, images, kind in systems:
             if images is None or not pairs:
                 continue
             g, i, _ = _scores(pairs, images, kind)
-            match, review = (t.match, t.review) if kind == "cosine" else (-0.6, -0.6)
+            match, review = cuts[system] if kind == "cosine" else (-0.6, -0.6)
             d = decisions(g, i, match, review)
             print(
-                f"{name:<27} {system:<10} {auc(g, i):7.4f} {tar_at_far(g, i, 0.01)[0]:7.3f} "
+                f"{name:<27} {system:<15} {auc(g, i):7.4f} {tar_at_far(g, i, 0.01)[0]:7.3f} "
                 f"{tar_at_far(g, i, 0.001)[0]:8.3f} {d['fmr_match']:7.4f} {d['imp_review']:7.4f} "
                 f"{d['gen_review']:7.3f} {d['fnmr_no_match']:7.3f} {100 * d['gen_review']:7.1f} "
                 f"{g.size:>4}/{i.size:<5}"
@@ -277,14 +293,18 @@ def _peak_rss_mb() -> float:
 
 
 def rss_worker(mode: str) -> dict[str, float]:
-    """Peak RSS (MB) of this process: 'baseline' = numpy only; 'models' = both models loaded and used once."""
+    """Peak RSS (MB) of this process: 'baseline' = numpy only; 'models' = every face model loaded and used once
+    (detector, both embedders, the face mesh)."""
     if mode == "models":
+        from edge.vision.embedders import FAMILIES  # noqa: PLC0415
         from edge.vision.pipeline import FacePipeline  # noqa: PLC0415
         from edge.vision.quality import GateProfile  # noqa: PLC0415
+        from edge.vision.settings import VisionSettings  # noqa: PLC0415
 
-        pipeline = FacePipeline()
-        image = pipeline.decode(REPO / "tests" / "data" / "faces" / "obama.jpg")
-        pipeline.embed(pipeline.analyse(image, GateProfile.LIVE))
+        for family in FAMILIES:
+            pipeline = FacePipeline.shared(VisionSettings(embedder=family))  # type: ignore[arg-type]
+            image = pipeline.decode(REPO / "tests" / "data" / "faces" / "obama.jpg")
+            pipeline.embed(pipeline.analyse(image, GateProfile.LIVE))
     return {"peak_rss_mb": _peak_rss_mb()}
 
 
@@ -322,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces-dir", type=Path, default=DEFAULT_FACES)
     parser.add_argument("--reference-python", default=None, help="python with dlib + face_recognition")
     parser.add_argument("--markdown", action="store_true", help="also print the model-card table")
-    parser.add_argument("--thresholds", type=Path, default=REPO / "models" / "thresholds.toml")
+    parser.add_argument(
+        "--thresholds", type=Path, default=None, help="the dlib ResNet's thresholds (default: models/thresholds.toml)"
+    )
     parser.add_argument("--reference-worker", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rss-worker", choices=["baseline", "models"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -348,13 +370,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         chips = {p: chip_like(p, Path(tmp) / "chip_like") for p in paths}
         all_paths = paths + list(chips.values())
-        ours = run_ours(all_paths)
+        from edge.vision.embedders import FAMILIES  # noqa: PLC0415
+
+        runs = {name: run_ours(all_paths, name) for name in FAMILIES}
+        if args.thresholds is not None:  # a site's operating point for the dlib ResNet (docs/face.md)
+            runs["dlib_resnet_v1"]["thresholds"] = args.thresholds
         ref = run_reference(all_paths, args.reference_python, Path(tmp))
+    ours = runs["dlib_resnet_v1"]
     if ref is None:
         print("note: reference face_recognition unavailable (not importable here; pass --reference-python)")
     else:
         print(f"reference: face_recognition {ref['versions']['face_recognition']}, dlib {ref['versions']['dlib']}")
-    print(f"ours: {ours['model_version']}")
+    for name, run in runs.items():
+        print(f"ours, {name}: {run['model_version']}")
     print(
         "'A chip-like' = pairs.csv (else held-out B) with image_a replaced by a simulated chip photo (320 px, "
         "JPEG 2000 1:25); 'held-out B' = pairs of the identities of half B (calibration uses half A)"
@@ -372,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         for pairs_name, pairs in pair_lists.items():
             fte_paths = [chips[p] for p in set_paths] if pairs_name == "A chip-like" else set_paths
             for system, images, kind in (
-                ("ours", ours["images"], "cosine"),
+                *((name, run["images"], "cosine") for name, run in runs.items()),
                 ("reference", ref and ref["images"], "l2"),
             ):
                 if images is None:
@@ -387,22 +415,24 @@ def main(argv: list[str] | None = None) -> int:
                     f"{int(m['n_genuine']):>4}/{int(m['n_impostor']):<4}"
                 )
 
-    population_report(sets, chips, ours, ref, args.thresholds)
+    population_report(sets, chips, runs, ref)
 
     originals = {str(p) for p in paths}
-    ours_ms = [v["ms"] for k, v in ours["images"].items() if k in originals and v["ms"] is not None]
-    print(
-        f"latency ours (detect+align+quality+embed, 1 thread, {len(ours_ms)} images at native size): "
-        f"p50 {statistics.median(ours_ms):.1f} ms, p95 {_percentile(ours_ms, 95):.1f} ms"
-    )
-    stage_names = ("detect_ms", "align_ms", "quality_ms", "embed_ms")
-    stage_p50 = {
-        k: statistics.median(
-            [v["stages"].get(k, 0.0) for p, v in ours["images"].items() if p in originals and "stages" in v]
+    for name, run in runs.items():
+        run_ms = [v["ms"] for k, v in run["images"].items() if k in originals and v["ms"] is not None]
+        print(
+            f"latency {name} (detect+align+quality[+mesh]+embed, 1 thread, {len(run_ms)} images at native size): "
+            f"p50 {statistics.median(run_ms):.1f} ms, p95 {_percentile(run_ms, 95):.1f} ms"
         )
-        for k in stage_names
-    }
-    print("  stages p50: " + ", ".join(f"{k[:-3]} {v:.1f} ms" for k, v in stage_p50.items()))
+        stage_names = ("detect_ms", "align_ms", "quality_ms", "mesh_align_ms", "embed_ms")
+        stage_p50 = {
+            k: statistics.median(
+                [v["stages"].get(k, 0.0) for p, v in run["images"].items() if p in originals and "stages" in v]
+            )
+            for k in stage_names
+        }
+        print("  stages p50: " + ", ".join(f"{k[:-3]} {v:.1f} ms" for k, v in stage_p50.items()))
+    ours_ms = [v["ms"] for k, v in ours["images"].items() if k in originals and v["ms"] is not None]
     latency = {"ours": (statistics.median(ours_ms), _percentile(ours_ms, 95))}
     if ref is not None:
         ref_ms = [v["ms"] for k, v in ref["images"].items() if k in originals and v["ms"] is not None]
@@ -426,7 +456,10 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     rss_base, rss_models = measure_rss("baseline"), measure_rss("models")
-    print(f"peak RSS: process holding both models {rss_models:.0f} MB (python+numpy baseline {rss_base:.0f} MB)")
+    print(
+        f"peak RSS: process holding every face model (detector, both embedders, face mesh) {rss_models:.0f} MB "
+        f"(python+numpy baseline {rss_base:.0f} MB)"
+    )
     search = search_bench()
     print(
         f"1:N search 10000 x 128 top-5: p50 {search['p50_ms']:.3f} ms, p95 {search['p95_ms']:.3f} ms "
