@@ -8,9 +8,13 @@ profile) and, for the mouth corners, the 468-point face mesh (``models/face_land
 - MobileFaceNet: 112x112 chips with a similarity transform onto one of these landmark sets / templates
   (ArcFace 5-point template = the layout of the MS1M training faces; "loose" = foamliu's LFW evaluation crop,
   the same template with 25% inner padding), optionally with the horizontally flipped chip's embedding added.
+- gate_mobilefacenet: what the gate computes with ``vision.embedder = "mobilefacenet"`` (its own analysis: mesh
+  landmarks, BlazeFace's where the mesh sees no face).
 Per set and pair list (pairs.csv, every pair of identities.csv, the pairs of the half-B identities only): AUC, EER,
-TAR at FAR 1% and 0.1%. Then, per model, thresholds chosen on half A (every set, the rule of ``examgate face
-calibrate``: match at FAR 0.1%, review at min(FAR 1%, FRR 1%)) and the gate's decisions on half B per population.
+TAR at FAR 1% and 0.1%. Then, per system, thresholds chosen on half A (every set, the rule of ``examgate face
+calibrate``: match at FAR 0.1%, review at min(FAR 1%, FRR 1%)) and the decisions on half B per population; last,
+the gate's two families at their committed thresholds files. ``bench/face.py`` is the full bench (reference,
+latency, RSS); this one is the alignment study behind ``edge.vision.embedders``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from typing import Any
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from face import DEFAULT_FACES, REPO, _pairs_of, accuracy, chip_like, decisions, population_pairs
@@ -37,51 +40,41 @@ from face import DEFAULT_FACES, REPO, _pairs_of, accuracy, chip_like, decisions,
 Points = npt.NDArray[np.float64]
 Pairs = list[tuple[Path, Path, bool]]
 
-# insightface's ArcFace template for 112x112 chips (right eye, left eye, nose tip, right / left mouth corner)
-ARCFACE_112 = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
-)
-LOOSE_112 = (ARCFACE_112 + 28.0) * (112.0 / 168.0)  # foamliu align_face: inner_padding_factor 0.25, square
-# 468-point mesh indices: eye contours (right, left), nose tip, mouth corners (right = image left, left)
-MESH_RIGHT_EYE = (33, 133, 159, 145, 158, 153, 160, 144)
-MESH_LEFT_EYE = (263, 362, 386, 374, 385, 380, 387, 373)
-MESH_NOSE_TIP, MESH_MOUTH_RIGHT, MESH_MOUTH_LEFT = 1, 61, 291
+# foamliu's LFW evaluation crop: the ArcFace template with 25% inner padding (align_face: inner_padding_factor 0.25)
+LOOSE_FACTOR, LOOSE_SHIFT_PX = 112.0 / 168.0, 28.0
 
 
 def warp(image: npt.NDArray[np.uint8], src: Points, dst: Points, size: int) -> npt.NDArray[np.uint8]:
-    """Similarity-warp ``src`` points of ``image`` onto ``dst`` in a size x size chip (area pre-shrink if needed)."""
-    from edge.vision.align import similarity_transform  # noqa: PLC0415
+    """The gate's warp (``edge.vision.align.warp_to_template``): ``src`` points onto ``dst`` in a size px chip."""
+    from edge.vision.align import warp_to_template  # noqa: PLC0415
 
-    matrix = similarity_transform(src, dst)
-    scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
-    if scale < 1.0 / 1.5:
-        shrink = scale * 1.5
-        h, w = image.shape[:2]
-        small = cv2.resize(image, (max(2, round(w * shrink)), max(2, round(h * shrink))), interpolation=cv2.INTER_AREA)
-        sx, sy = w / small.shape[1], h / small.shape[0]
-        matrix = np.hstack([matrix[:, :2] @ np.diag([sx, sy]), matrix[:, 2:]])
-        image = small
-    chip = cv2.warpAffine(np.ascontiguousarray(image), matrix, (size, size), flags=cv2.INTER_LINEAR)
-    return np.asarray(chip, dtype=np.uint8)
+    return warp_to_template(image, src, dst, size).chip
 
 
 ALIGNMENTS = ("arcface_bf4", "loose_bf4", "arcface_bf3+mesh_mouth", "arcface_mesh5", "loose_bf3+mesh_mouth")
-SYSTEMS = ("dlib", *(f"mfn_{a}{flip}" for a in ALIGNMENTS for flip in ("", "+flip")))
+SYSTEMS = ("dlib", "gate_mobilefacenet", *(f"mfn_{a}{flip}" for a in ALIGNMENTS for flip in ("", "+flip")))
+# the systems the gate runs (vision.embedder), scored at their committed thresholds files
+GATE_SYSTEMS = {"dlib": "dlib_resnet_v1", "gate_mobilefacenet": "mobilefacenet"}
 
 
 def landmark_sets(kp: Points, mesh: Points) -> dict[str, tuple[Points, Points]]:
-    """name -> (source points, 112 px template points) for every alignment in ``ALIGNMENTS``."""
-    from edge.vision.detect import LEFT_EYE, MOUTH, NOSE_TIP, RIGHT_EYE  # noqa: PLC0415
+    """name -> (source points, 112 px template points) for every alignment in ``ALIGNMENTS``.
 
+    ``arcface_mesh5`` is what the gate's ``mobilefacenet`` family does (``edge.vision.embedders``)."""
+    from edge.vision.detect import LEFT_EYE, MOUTH, NOSE_TIP, RIGHT_EYE  # noqa: PLC0415
+    from edge.vision.embedders import ARCFACE_112_XY, arcface_points  # noqa: PLC0415
+
+    arcface = ARCFACE_112_XY
+    loose = (arcface + LOOSE_SHIFT_PX) * LOOSE_FACTOR
     bf4 = kp[[RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH]]
-    corners = mesh[[MESH_MOUTH_RIGHT, MESH_MOUTH_LEFT]]
-    eyes = np.vstack([mesh[list(MESH_RIGHT_EYE)].mean(axis=0), mesh[list(MESH_LEFT_EYE)].mean(axis=0)])
+    mesh5 = arcface_points(mesh)
+    bf3_mouth = np.vstack([bf4[:3], mesh5[3:]])
     return {
-        "arcface_bf4": (bf4, np.vstack([ARCFACE_112[:3], ARCFACE_112[3:].mean(axis=0)])),
-        "loose_bf4": (bf4, np.vstack([LOOSE_112[:3], LOOSE_112[3:].mean(axis=0)])),
-        "arcface_bf3+mesh_mouth": (np.vstack([bf4[:3], corners]), ARCFACE_112),
-        "arcface_mesh5": (np.vstack([eyes, mesh[MESH_NOSE_TIP], corners]), ARCFACE_112),
-        "loose_bf3+mesh_mouth": (np.vstack([bf4[:3], corners]), LOOSE_112),
+        "arcface_bf4": (bf4, np.vstack([arcface[:3], arcface[3:].mean(axis=0)])),
+        "loose_bf4": (bf4, np.vstack([loose[:3], loose[3:].mean(axis=0)])),
+        "arcface_bf3+mesh_mouth": (bf3_mouth, arcface),
+        "arcface_mesh5": (mesh5, arcface),
+        "loose_bf3+mesh_mouth": (bf3_mouth, loose),
     }
 
 
@@ -118,6 +111,7 @@ def embed_all(paths: list[Path], mfn_path: Path) -> tuple[dict[str, dict[str, An
     from edge.vision.settings import VisionSettings  # noqa: PLC0415
 
     pipeline = FacePipeline(VisionSettings(embed_num_threads=1))
+    gate_mfn = FacePipeline(VisionSettings(embedder="mobilefacenet", embed_num_threads=1))
     mesher = FaceLandmarker(REPO / "models", num_threads=1)
     dlib = LiteRt(pipeline.embedder_path)
     mfn = LiteRt(mfn_path)
@@ -138,6 +132,8 @@ def embed_all(paths: list[Path], mfn_path: Path) -> tuple[dict[str, dict[str, An
                 put(name, path, None)
             continue
         put("dlib", path, unit(dlib(analysis.aligned.chip)))
+        gate_analysis = gate_mfn.analyse(image, GateProfile.REFERENCE)  # its own chip: mesh, BlazeFace fallback
+        put("gate_mobilefacenet", path, gate_mfn.embed(gate_analysis)[0].tolist() if gate_analysis.has_face else None)
         start = time.perf_counter()
         mesh = mesher.mesh(image, analysis.face)
         mesh_ms.append((time.perf_counter() - start) * 1000.0)
@@ -154,11 +150,6 @@ def score_lists(pairs: Pairs, images: dict[str, Any]) -> tuple[Any, Any, int]:
     from face import _scores  # noqa: PLC0415
 
     return _scores(pairs, images, "cosine")
-
-
-def metrics(pairs: Pairs, images: dict[str, Any]) -> dict[str, float]:
-    """bench/face.py's accuracy figures on cosine similarity (the score the gate uses)."""
-    return accuracy(pairs, images, "cosine")
 
 
 def half_a_thresholds(sets: list[Path], images: dict[str, Any]) -> tuple[float, float]:
@@ -183,7 +174,7 @@ def report(sets: list[Path], systems: dict[str, dict[str, Any]], chips: dict[Pat
     for d in sets:
         for list_name, pairs in _pairs_of(d).items():
             for system, images in systems.items():
-                m = metrics(pairs, images)
+                m = accuracy(pairs, images, "cosine")
                 out["sets"].setdefault(d.name, {}).setdefault(list_name, {})[system] = m
                 print(
                     row(
@@ -200,35 +191,45 @@ def report(sets: list[Path], systems: dict[str, dict[str, Any]], chips: dict[Pat
     pops = population_pairs(sets)
     pops["Asian chip-like"] = [(chips[a], b, same) for a, b, same in pops["Asian"]]
     print("\ndecisions on half B at thresholds chosen on half A (match FAR 0.1%, review min(FAR 1%, FRR 1%))")
-    drow: Callable[..., str] = "{:<27} {:<32} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>10}".format
-    print(drow("population", "system", "match", "review", "AUC", "TAR@.1%", "FMR", "gen.rev", "FNMR", "gen/imp"))
-    from edge.vision.metrics import auc, tar_at_far  # noqa: PLC0415
-
     for system, images in systems.items():
         match, review = half_a_thresholds(sets, images)
-        out.setdefault("thresholds", {})[system] = {"match": match, "review": review}
-        for pop, pairs in pops.items():
-            g, i, _ = score_lists(pairs, images)
-            if g.size == 0 and i.size == 0:
-                continue
-            dec = decisions(g, i, match, review)
-            a = auc(g, i) if g.size and i.size else float("nan")
-            tar = tar_at_far(g, i, 0.001)[0] if g.size and i.size else float("nan")
-            out["populations"].setdefault(pop, {})[system] = {**dec, "auc": a, "tar_far_0_1pct": tar}
-            print(
-                drow(
-                    pop,
-                    system,
-                    f"{match:.4f}",
-                    f"{review:.4f}",
-                    f"{a:.4f}",
-                    f"{tar:.3f}",
-                    f"{dec['fmr_match']:.4f}",
-                    f"{dec['gen_review']:.3f}",
-                    f"{dec['fnmr_no_match']:.3f}",
-                    f"{g.size}/{i.size}",
-                )
-            )
+        out.setdefault("thresholds_half_a", {})[system] = {"match": match, "review": review}
+        out["populations"][system] = decision_rows(system, pops, images, match, review)
+    from edge.vision.models import default_thresholds_path  # noqa: PLC0415
+    from edge.vision.settings import VisionSettings  # noqa: PLC0415
+    from edge.vision.thresholds import load_thresholds  # noqa: PLC0415
+
+    print("\nthe gate's decisions at the committed thresholds file of each embedder (vision.embedder)")
+    for system, family in GATE_SYSTEMS.items():
+        path = default_thresholds_path(VisionSettings(embedder=family))
+        t = load_thresholds(path)
+        print(f"  {system}: {path.name} {t.version} (calibrated on half A of every set)")
+        out.setdefault("gate", {})[system] = decision_rows(system, pops, systems[system], t.match, t.review)
+    return out
+
+
+def decision_rows(system: str, pops: dict[str, Pairs], images: dict[str, Any], match: float, review: float) -> Any:
+    """Print and return, per population, the gate's decisions at (match, review)."""
+    from edge.vision.metrics import auc, tar_at_far  # noqa: PLC0415
+
+    drow: Callable[..., str] = "{:<27} {:<32} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>10}".format
+    print(
+        drow(
+            "population", "system", "match", "review", "AUC", "TAR@.1%", "FMR", "gen.rev", "FNMR", "rev/100", "gen/imp"
+        )
+    )
+    out = {}
+    for pop, pairs in pops.items():
+        g, i, _ = score_lists(pairs, images)
+        if g.size == 0 and i.size == 0:
+            continue
+        dec = decisions(g, i, match, review)
+        a = auc(g, i) if g.size and i.size else float("nan")
+        tar = tar_at_far(g, i, 0.001)[0] if g.size and i.size else float("nan")
+        out[pop] = {**dec, "auc": a, "tar_far_0_1pct": tar, "match": match, "review": review}
+        cells = (f"{match:.4f}", f"{review:.4f}", f"{a:.4f}", f"{tar:.3f}", f"{dec['fmr_match']:.4f}")
+        cells += (f"{dec['gen_review']:.3f}", f"{dec['fnmr_no_match']:.3f}", f"{100 * dec['gen_review']:.1f}")
+        print(drow(pop, system, *cells, f"{g.size}/{i.size}"))
     return out
 
 
