@@ -20,6 +20,7 @@ from edge.vision.detect import LEFT_EYE, MOUTH, NOSE_TIP, RIGHT_EYE, Detection, 
 from edge.vision.embed import Embedding, FaceEmbedder
 from edge.vision.embedders import ARCFACE_112_XY, FAMILIES, arcface_points
 from edge.vision.image import ImageUnreadableError, decode_image
+from edge.vision.match import EmbeddingMismatchError, cosine_similarity
 from edge.vision.models import model_path, model_version, models_dir
 from edge.vision.pad.landmarks import FaceLandmarker
 from edge.vision.quality import (
@@ -59,6 +60,22 @@ class FaceAnalysis:
     def usable(self) -> bool:
         """A face was found and it passed every gate of its profile."""
         return self.aligned is not None and not self.reasons
+
+
+@dataclass(frozen=True)
+class ModelEmbedding:
+    """An embedding with the ``model_version`` that made it: both families give 128 values, so only the tag tells
+    a dlib ResNet vector from a MobileFaceNet one."""
+
+    vector: Embedding
+    model_version: str
+
+
+def similarity(a: ModelEmbedding, b: ModelEmbedding) -> float:
+    """Cosine similarity of two embeddings of one model; ``EmbeddingMismatchError`` across models or sizes."""
+    if a.model_version != b.model_version:
+        raise EmbeddingMismatchError(f"embeddings of {a.model_version} and {b.model_version}: different models")
+    return cosine_similarity(a.vector, b.vector)
 
 
 class FacePipeline:
@@ -173,6 +190,10 @@ class FacePipeline:
         return FaceAnalysis(
             (width, height), tuple(detections), face, aligned, quality, tuple(reasons), retry, timings, embed_chip
         )
+
+    def embed_tagged(self, analysis: FaceAnalysis) -> ModelEmbedding:
+        """The embedding tagged with this pipeline's ``model_version``, for ``similarity``."""
+        return ModelEmbedding(self.embed(analysis)[0], self.model_version)
 
     def embed(self, analysis: FaceAnalysis) -> tuple[Embedding, float]:
         """Embedding of the analysed face and the time it took (ms). The face must exist."""
