@@ -46,10 +46,10 @@ class EmbedderFamily:
 
 FAMILIES: dict[str, EmbedderFamily] = {
     "dlib_resnet_v1": EmbedderFamily(
-        "dlib_resnet_v1", "face_embedder_dlib_resnet_v1_fp32.tflite", "thresholds.toml", 150, False
+        "dlib_resnet_v1", "face_embedder_dlib_resnet_v1_fp32.tflite", "thresholds_dlib_resnet_v1.toml", 150, False
     ),
     "mobilefacenet": EmbedderFamily(
-        "mobilefacenet", "face_embedder_mobilefacenet_fp32.tflite", "thresholds_mobilefacenet.toml", 112, True
+        "mobilefacenet", "face_embedder_mobilefacenet_fp32.tflite", "thresholds.toml", 112, True
     ),
 }
 

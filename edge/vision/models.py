@@ -105,18 +105,21 @@ def verified(path: Path) -> Path:
 
 
 def default_thresholds_path(settings: VisionSettings | None = None) -> Path:
-    """The committed operating point of the configured embedder family (``models/thresholds.toml`` for the dlib
-    ResNet, ``models/thresholds_mobilefacenet.toml`` for MobileFaceNet: ``edge.vision.embedders``)."""
+    """The committed operating point of the configured embedder family (``models/thresholds.toml`` for the default,
+    MobileFaceNet; ``models/thresholds_dlib_resnet_v1.toml`` for the dlib ResNet: ``edge.vision.embedders``)."""
     family = FAMILIES[settings.embedder] if settings is not None else None
     return models_dir(settings) / (family.thresholds_file_name if family is not None else THRESHOLDS_FILE_NAME)
 
 
 def population_thresholds_path(population: str, settings: VisionSettings | None = None) -> Path:
-    """The committed operating point for one population (docs/face.md): ``asian`` is the default file (the gate's
-    candidates), ``other`` = ``models/thresholds_other.toml`` (Western DEV faces only; not for Vietnamese sites)."""
+    """The committed operating point for one population (docs/face.md): ``asian`` is the family's default file (the
+    gate's candidates); ``other``: for the dlib ResNet ``models/thresholds_other.toml`` (Western DEV faces only; not
+    for Vietnamese sites), for MobileFaceNet its default file (calibrated on both populations at once)."""
     if population == "asian":
         return default_thresholds_path(settings)
     if population == "other":
+        if settings is not None and settings.embedder != "dlib_resnet_v1":
+            return default_thresholds_path(settings)  # calibrated on Asian and Western faces together
         return models_dir(settings) / "thresholds_other.toml"
     raise ValueError(f"unknown population {population!r} (asian, other)")
 

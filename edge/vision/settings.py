@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edge.vision.embedders import FAMILIES, EmbedderName
+from edge.vision.embedders import FAMILIES, EmbedderName, family_of_file
 
 # The value kinds that recur below, each with its bounds stated once.
 Score = Annotated[float, Field(gt=0.0, lt=1.0)]  # a detector confidence, 0..1 with both ends excluded
@@ -31,11 +31,11 @@ class VisionSettings(BaseModel):
         description="Folder holding the .tflite models and thresholds.toml; unset = <repo>/models next to the package.",
     )
     embedder: EmbedderName = Field(
-        default="dlib_resnet_v1",
+        default="mobilefacenet",
         description="Embedder family (edge/vision/embedders.py): its model file, chip alignment and thresholds file.",
     )
     embedder_file_name: str = Field(
-        default="face_embedder_dlib_resnet_v1_fp32.tflite",
+        default="face_embedder_mobilefacenet_fp32.tflite",
         description="Embedder model file inside models_dir; unset = the embedder family's fp32 file.",
     )
     detector_file_name: str = Field(
@@ -121,8 +121,19 @@ class VisionSettings(BaseModel):
     @classmethod
     def _family_file(cls, data: Any) -> Any:
         """Without an explicit ``embedder_file_name``, the chosen family's own model file."""
-        if isinstance(data, dict) and "embedder_file_name" not in data and data.get("embedder") in FAMILIES:
-            return {**data, "embedder_file_name": FAMILIES[data["embedder"]].default_file_name}
+        if not isinstance(data, dict):
+            return data
+        if "embedder_file_name" not in data:
+            family = FAMILIES.get(data.get("embedder", "mobilefacenet"))
+            return {**data, "embedder_file_name": family.default_file_name} if family is not None else data
+        named = family_of_file(str(data["embedder_file_name"]))  # face_embedder_<family>_….tflite
+        if named is not None and "embedder" not in data:
+            return {**data, "embedder": named.name}
+        if named is not None and data["embedder"] != named.name:
+            raise ValueError(
+                f"embedder_file_name {data['embedder_file_name']} is a {named.name} model, but embedder = "
+                f"{data['embedder']!r}: set one of them only, or both to the same family"
+            )
         return data
 
     @model_validator(mode="after")

@@ -66,8 +66,8 @@ def test_demo_serve_waits_for_the_console_to_answer(tmp_path: Path) -> None:
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        assert items, "the grey-zone candidate did not reach the console"
-        assert "FACE_GREY_ZONE" in items[0]["reasons"]  # type: ignore[operator]
+        assert items, "the review candidate did not reach the console"
+        assert "E_ROSTER_DISAGREES" in items[0]["reasons"]  # type: ignore[operator]
         model = client.get("/readyz").json()["checks"]["model"]
         assert model["ok"] is True and model["model_files_version"] == model["model_version"]
         assert "@" in model["model_version"]  # name@sha8 of the model files

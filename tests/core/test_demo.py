@@ -1,7 +1,8 @@
 """The demo end to end: real face matching on the committed photos, real SQLite, a real mosquitto when installed.
 
 This is also the guard that the scenario still shows what it says (pass, impostor, not on roster, anti-passback,
-grey zone → review, a print of the card holder's photo stopped by PAD) with the committed thresholds and models.
+roster photo of someone else → review, a print of the card holder's photo stopped by PAD) with the committed
+thresholds and models.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ def test_demo_prints_each_decision_and_a_summary(tmp_path: Path) -> None:
     assert len(lines) == 11
     assert sum(" PASS " in line for line in lines) == 6
     assert "E_FACE_NO_MATCH" in lines[3] and "E_NOT_ON_ROSTER" in lines[4] and "E_ANTI_PASSBACK" in lines[5]
-    assert "REVIEW→PASS" in lines[6] and "FACE_GREY_ZONE" in lines[6]
+    assert "REVIEW→PASS" in lines[6] and "E_ROSTER_DISAGREES" in lines[6]  # the roster photo is someone else's
     assert "PAD_SUSPECTED" in lines[10] or "E_PAD_ATTACK" in lines[10]  # the simulated print, PAD enforced
     assert "PASS" not in lines[10]  # a suspected attack never passes (the demo's proctor rejects it)
     assert "summary: 11 candidates: pass 7 (of which 1 after review), fail 4" in done.stdout
     assert "001099012345" not in done.stdout + done.stderr  # never a full ID number
-    assert "face images kept for review/fail cases: 9, encrypted" in done.stdout  # impostor, grey zone, PAD: 3 each
+    assert "face images kept for review/fail cases: 9, encrypted" in done.stdout  # impostor, roster slip, PAD: 3 each
     store = Store.open(tmp_path / "examgate.db", read_only=True)
     assert store.verify_audit().ok
     assert store.outbox_backlog() == 29

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from edge.logs import is_native_noise
+from edge.vision.models import population_thresholds_path
+from edge.vision.settings import VisionSettings
 
 FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
 NATIVE = [
@@ -50,7 +52,7 @@ def face_compare(*extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_face_compare_is_quiet_unless_verbose() -> None:
-    quiet = face_compare("--thresholds", str(FACES.parents[2] / "models" / "thresholds_other.toml"))  # Western faces
+    quiet = face_compare("--thresholds", str(population_thresholds_path("other", VisionSettings())))  # Western faces
     assert quiet.returncode == 0, quiet.stderr
     assert "match" in quiet.stdout
     assert [line for line in quiet.stderr.splitlines() if is_native_noise(line.encode())] == []

@@ -22,6 +22,7 @@ from edge.selftest.checks_devices import check_reader, check_turnstile
 from edge.selftest.checks_system import check_clock, check_disk, check_temperature
 from edge.selftest.model import CheckResult, SelftestContext
 from edge.selftest.runner import run_check, run_checks
+from edge.vision.settings import VisionSettings
 from firmware_bridge.sim.virtual_pn532 import VirtualPn532
 
 needs_mosquitto = pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto not installed (apt-get install mosquitto)")
@@ -361,7 +362,7 @@ def test_root_does_not_touch_the_service_users_database(tmp_path: Path) -> None:
 
 
 def test_camera_check_runs_the_embedder_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    missing = "face_embedder_dlib_resnet_v1_fp32.tflite"  # the configured embedder
+    missing = VisionSettings().embedder_file_name  # the configured embedder
     code, rows = selftest_with_models(tmp_path, capsys, missing=missing)
     assert code == 1
     assert rows["camera"]["status"] == "fail" and "E_MODEL_MISSING" in rows["camera"]["detail"]

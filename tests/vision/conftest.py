@@ -14,7 +14,10 @@ from edge.vision.pipeline import FacePipeline
 from edge.vision.settings import VisionSettings
 
 FACES_DIR = Path(__file__).resolve().parents[1] / "data" / "faces"
-EMBEDDER_FILE = repo_models_dir() / VisionSettings().embedder_file_name
+# The pipeline mechanics tests run on the dlib ResNet family (its reference embeddings, its "other" thresholds);
+# the default family, MobileFaceNet, has its own tests (test_mobilefacenet.py).
+DLIB = VisionSettings(embedder="dlib_resnet_v1")
+EMBEDDER_FILE = repo_models_dir() / DLIB.embedder_file_name
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +27,7 @@ def faces_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def pipeline() -> FacePipeline:
-    return FacePipeline.shared(VisionSettings())
+    return FacePipeline.shared(DLIB)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from vision_helpers import run_face_cli
 
 from edge.devices import RgbImage
 from edge.vision.pipeline import FacePipeline
+from edge.vision.settings import VisionSettings
 
 ROW_KEYS = {"image_a", "image_b", "similarity", "decision", "reasons", "timings_ms"}
 
@@ -99,7 +100,7 @@ def test_embed_json(embedding_pipeline: FacePipeline, images: Path, capsys: pyte
     vector = np.array(out["embedding"])
     assert vector.shape == (128,)
     assert float(np.linalg.norm(vector)) == pytest.approx(1.0, abs=1e-4)
-    assert out["model_version"].startswith("dlib_resnet_v1_fp32+blazeface_sr@")
+    assert out["model_version"].startswith("mobilefacenet_fp32+blazeface_sr@")  # the default family
 
 
 @pytest.mark.parametrize(
@@ -170,7 +171,7 @@ def test_calibrate_writes_thresholds_and_plots(
     assert data["calibration"]["n_impostor"] == 8
     assert data["calibration"]["far_at_match"] == 0.0
     assert data["review"] <= data["match"]
-    assert data["model_version"] == embedding_pipeline.model_version
+    assert data["model_version"] == FacePipeline.shared(VisionSettings()).model_version  # the CLI's default family
     for png in out["plots"]:
         assert Image.open(io.BytesIO(Path(png).read_bytes())).format == "PNG"
     assert sorted(Path(p).name for p in out["plots"]) == ["thresholds_det.png", "thresholds_hist.png"]
@@ -179,7 +180,7 @@ def test_calibrate_writes_thresholds_and_plots(
 def test_compare_refuses_thresholds_of_other_models(
     embedding_pipeline: FacePipeline, images: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    committed = (Path(__file__).resolve().parents[2] / "models" / "thresholds.toml").read_text()
+    committed = (Path(__file__).resolve().parents[2] / "models" / "thresholds_dlib_resnet_v1.toml").read_text()
     other = images / "other.toml"
     other.write_text(committed.replace(embedding_pipeline.model_version, "dlib_resnet_v1_int8+blazeface_sr@0badc0de"))
     argv = ["face", "compare", str(images / "obama.jpg"), str(images / "biden.jpg"), "--thresholds", str(other)]

@@ -33,8 +33,10 @@ def embed(pipeline: FacePipeline, path: Path) -> np.ndarray:
 def test_the_family_picks_its_file_chip_and_thresholds() -> None:
     assert MFN.embedder_file_name == FAMILIES["mobilefacenet"].default_file_name
     assert VisionSettings(embedder="mobilefacenet", embedder_file_name="x.tflite").embedder_file_name == "x.tflite"
-    assert default_thresholds_path(MFN) == repo_models_dir() / "thresholds_mobilefacenet.toml"
-    assert default_thresholds_path(VisionSettings()) == repo_models_dir() / "thresholds.toml"
+    assert VisionSettings().embedder == "mobilefacenet"  # the default family (docs/face.md)
+    assert default_thresholds_path(MFN) == repo_models_dir() / "thresholds.toml"
+    dlib = VisionSettings(embedder="dlib_resnet_v1")
+    assert default_thresholds_path(dlib) == repo_models_dir() / "thresholds_dlib_resnet_v1.toml"
 
 
 def test_same_person_scores_above_match_and_others_below_review(mfn: FacePipeline, faces_dir: Path) -> None:
@@ -72,5 +74,6 @@ def test_cli_compares_with_the_familys_thresholds(
         assert status == 0 and out["decision"] == decision, out
     # the dlib ResNet's operating point with MobileFaceNet embeddings is refused, not silently misapplied
     argv = ["face", "compare", str(faces_dir / "obama.jpg"), str(faces_dir / "obama2.jpg"), "--config", str(config)]
-    status, out = run_face_cli([*argv, "--thresholds", str(repo_models_dir() / "thresholds.toml"), "--json"], capsys)
+    dlib_file = repo_models_dir() / "thresholds_dlib_resnet_v1.toml"
+    status, out = run_face_cli([*argv, "--thresholds", str(dlib_file), "--json"], capsys)
     assert status != 0 and out["code"] == "E_THRESHOLDS_MODEL_MISMATCH"
