@@ -343,7 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-python", default=None, help="python with dlib + face_recognition")
     parser.add_argument("--markdown", action="store_true", help="also print the model-card table")
     parser.add_argument(
-        "--thresholds", type=Path, default=None, help="the dlib ResNet's thresholds (default: models/thresholds.toml)"
+        "--thresholds",
+        type=Path,
+        default=None,
+        help="the default embedder's thresholds (default: models/thresholds.toml)",
     )
     parser.add_argument("--reference-worker", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rss-worker", choices=["baseline", "models"], default=None, help=argparse.SUPPRESS)
@@ -373,8 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         from edge.vision.embedders import FAMILIES  # noqa: PLC0415
 
         runs = {name: run_ours(all_paths, name) for name in FAMILIES}
-        if args.thresholds is not None:  # a site's operating point for the dlib ResNet (docs/face.md)
-            runs["dlib_resnet_v1"]["thresholds"] = args.thresholds
+        from edge.vision.settings import VisionSettings  # noqa: PLC0415
+
+        if args.thresholds is not None:  # a site's operating point for the default embedder (docs/face.md)
+            runs[VisionSettings().embedder]["thresholds"] = args.thresholds
         ref = run_reference(all_paths, args.reference_python, Path(tmp))
     ours = runs["dlib_resnet_v1"]
     if ref is None:
