@@ -53,6 +53,8 @@ class TfliteFaceVerifier:
         self._pipeline = pipeline or FacePipeline.shared(self._settings)
         self._thresholds = thresholds
         _ = self._pipeline.embedder  # load now: fail at start-up, not at the first candidate
+        if self._pipeline.family.uses_face_mesh:
+            _ = self._pipeline.landmarker  # its chip's landmarks: the same
         self._model_version = self._pipeline.model_version
         check_model_version(thresholds, self._model_version)
 

@@ -77,3 +77,21 @@ def test_cli_compares_with_the_familys_thresholds(
     dlib_file = repo_models_dir() / "thresholds_dlib_resnet_v1.toml"
     status, out = run_face_cli([*argv, "--thresholds", str(dlib_file), "--json"], capsys)
     assert status != 0 and out["code"] == "E_THRESHOLDS_MODEL_MISMATCH"
+
+
+def test_a_missing_face_mesh_fails_the_verifier_at_start(tmp_path: Path) -> None:
+    """MobileFaceNet's chip needs the face mesh: without it the verifier fails when it is built (the gate then
+    starts degraded), not at the first candidate."""
+    import shutil  # noqa: PLC0415
+
+    from edge.vision.models import ModelMissingError  # noqa: PLC0415
+    from edge.vision.verifier import TfliteFaceVerifier  # noqa: PLC0415
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for name in (MFN.detector_file_name, MFN.embedder_file_name, "thresholds.toml", "SHA256SUMS"):
+        shutil.copy(repo_models_dir() / name, folder / name)
+    settings = VisionSettings(embedder="mobilefacenet", models_dir=folder)
+    with pytest.raises(ModelMissingError) as info:
+        TfliteFaceVerifier(load_thresholds(folder / "thresholds.toml"), settings)
+    assert "face_landmark" in str(info.value)
