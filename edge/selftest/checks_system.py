@@ -24,7 +24,9 @@ def _sha256(path: Path) -> str:
 
 def check_models(ctx: SelftestContext) -> CheckResult:
     """Every file listed in SHA256SUMS is present and hashes right; the configured models are among them."""
+    from edge.vision.embedders import FAMILIES  # noqa: PLC0415
     from edge.vision.models import models_dir  # noqa: PLC0415
+    from edge.vision.pad.landmarks import LANDMARK_FILE  # noqa: PLC0415
 
     folder = models_dir(ctx.cfg.vision)
     sums = folder / SUMS_FILE
@@ -37,7 +39,11 @@ def check_models(ctx: SelftestContext) -> CheckResult:
         if len(parts) == 2:
             expected[parts[1].lstrip("*")] = parts[0].lower()
     problems: list[str] = []
-    for name in (ctx.cfg.vision.detector_file_name, ctx.cfg.vision.embedder_file_name):
+    vision = ctx.cfg.vision
+    configured = [vision.detector_file_name, vision.embedder_file_name]
+    if FAMILIES[vision.embedder].uses_face_mesh:
+        configured.append(LANDMARK_FILE)  # the embedder's chip comes from the face mesh
+    for name in configured:
         if name not in expected:
             problems.append(f"{name} (configured) is not listed in {SUMS_FILE}")
     for name, want in sorted(expected.items()):
