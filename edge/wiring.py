@@ -244,7 +244,12 @@ def build_link(gate: Gate) -> GateLink | None:
     """The MQTT link (presence, outbox publisher, commands, site anti-passback), when ``[mqtt]`` is configured."""
     from edge.mqtt.link import link_from_config  # noqa: PLC0415 - paho only when publishing
 
-    link = link_from_config(gate.cfg, gate.store, GateCommands(gate.lane, gate.store, gate.cfg.digest()))
+    versions = {"model": gate.verifier.model_version, "thresholds": gate.thresholds.version}
+    pad_model = getattr(gate.lane.pad, "model_version", None)
+    if pad_model:
+        versions["pad_model"] = pad_model
+    target = GateCommands(gate.lane, gate.store, gate.cfg.digest())
+    link = link_from_config(gate.cfg, gate.store, target, versions=versions)  # the centre's gates table shows them
     if link is None:
         return None
     gate.lane.listen(on_done(lambda _report: link.wake()))  # a decision was written: publish it now
