@@ -120,8 +120,7 @@ def apply_gates(
     seen = _seen_params(rows, now)
     with cur.connection.pipeline():  # one pipelined round trip for all the batch's gates
         for key in sorted(statuses_of.keys() | seen.keys()):
-            for st in statuses_of.get(key, ()):
-                cur.execute(_STATUS_SQL, _status_params(st, now))
+            apply_statuses(cur, statuses_of.get(key, ()), now)
             if key in seen:
                 cur.execute(_SEEN_SQL, seen[key])
 

@@ -25,7 +25,7 @@ def _sha256(path: Path) -> str:
 def check_models(ctx: SelftestContext) -> CheckResult:
     """Every file listed in SHA256SUMS is present and hashes right; the configured models are among them."""
     from edge.vision.embedders import FAMILIES  # noqa: PLC0415
-    from edge.vision.models import models_dir  # noqa: PLC0415
+    from edge.vision.models import ModelHashError, listed_sha256, models_dir  # noqa: PLC0415
     from edge.vision.pad.landmarks import LANDMARK_FILE  # noqa: PLC0415
 
     folder = models_dir(ctx.cfg.vision)
@@ -33,11 +33,10 @@ def check_models(ctx: SelftestContext) -> CheckResult:
     reinstall = "reinstall the release (its models/ folder) or copy the files again from the release archive"
     if not sums.is_file():
         return failed("models", f"{sums} is missing", reinstall)
-    expected: dict[str, str] = {}
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            expected[parts[1].lstrip("*")] = parts[0].lower()
+    try:
+        expected = listed_sha256(folder)
+    except ModelHashError as exc:
+        return failed("models", exc.message, reinstall)
     problems: list[str] = []
     vision = ctx.cfg.vision
     configured = [vision.detector_file_name, vision.embedder_file_name]

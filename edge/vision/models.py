@@ -14,7 +14,6 @@ from edge.errors import ExamGateError
 from edge.vision.embedders import FAMILIES
 from edge.vision.settings import VisionSettings
 
-THRESHOLDS_FILE_NAME = "thresholds.toml"
 SUMS_FILE_NAME = "SHA256SUMS"
 _DETECTOR_TAGS = {"face_detection_short_range": "blazeface_sr", "face_detection_full_range_sparse": "blazeface_fr"}
 
@@ -107,8 +106,8 @@ def verified(path: Path) -> Path:
 def default_thresholds_path(settings: VisionSettings | None = None) -> Path:
     """The committed operating point of the configured embedder family (``models/thresholds.toml`` for the default,
     MobileFaceNet; ``models/thresholds_dlib_resnet_v1.toml`` for the dlib ResNet: ``edge.vision.embedders``)."""
-    family = FAMILIES[settings.embedder] if settings is not None else None
-    return models_dir(settings) / (family.thresholds_file_name if family is not None else THRESHOLDS_FILE_NAME)
+    settings = settings or VisionSettings()
+    return models_dir(settings) / FAMILIES[settings.embedder].thresholds_file_name
 
 
 def population_thresholds_path(population: str, settings: VisionSettings | None = None) -> Path:
