@@ -19,6 +19,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,17 @@ def write_sums(updates: dict[str, str]) -> None:
     kept = [ln for ln in lines if ln.strip() and ln.split(maxsplit=1)[1].strip() not in updates]
     kept += [f"{digest}  {name}" for name, digest in sorted(updates.items())]
     SUMS_FILE.write_text("\n".join(kept) + "\n")
+
+
+def install(built: dict[str, Path], name_of: Callable[[str], str]) -> dict[str, str]:
+    """Copy each verified build into models/ under ``name_of(kind)`` and record its SHA-256; returns name -> digest."""
+    digests = {}
+    for kind, path in built.items():
+        target = MODELS_DIR / name_of(kind)
+        target.write_bytes(path.read_bytes())
+        digests[target.name] = sha256(target)
+    write_sums(digests)
+    return digests
 
 
 def committed_reference() -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -163,12 +175,7 @@ def convert(kinds: tuple[str, ...], live_dlib: bool, faces_dir: Path) -> int:
         if not ok:
             print("conversion FAILED verification; committed models left untouched", file=sys.stderr)
             return 1
-        digests = {}
-        for kind, path in built.items():
-            target = MODELS_DIR / model_name(kind)
-            target.write_bytes(path.read_bytes())
-            digests[target.name] = sha256(target)
-        write_sums(digests)
+        digests = install(built, model_name)
         print(json.dumps({"written": digests, "total_s": round(time.perf_counter() - started, 1)}))
     return 0
 

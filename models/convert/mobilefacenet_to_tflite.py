@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dlib_to_tflite import MODELS_DIR, read_sums, sha256, write_sums
+from dlib_to_tflite import MODELS_DIR, install, read_sums, sha256
 from verify import DEFAULT_FACES_DIR, IMAGE_SUFFIXES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -211,13 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             print("FAILED verification; models/ left untouched", file=sys.stderr)
             return 1
         if not args.check:
-            digests = {}
-            for kind, path in built.items():
-                target = MODELS_DIR / model_name(kind)
-                target.write_bytes(path.read_bytes())
-                digests[target.name] = sha256(target)
-            write_sums(digests)
-            print(json.dumps({"written": digests}))
+            print(json.dumps({"written": install(built, model_name)}))
     return 0
 
 

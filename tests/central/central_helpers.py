@@ -3,9 +3,12 @@ counts and polling."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -20,6 +23,8 @@ from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import event_topic
 
 __all__ = [
+    "REPO",
+    "RUNNER",
     "SITE",
     "admitted",
     "close",
@@ -27,11 +32,22 @@ __all__ = [
     "publish_raw",
     "publisher",
     "rows",
+    "run_cli",
     "scalar",
     "status_event",
     "wait_until",
     "worker",
 ]
+
+RUNNER = Path(__file__).with_name("ingest_runner.py")  # `examgate ingest` / `central` without the other groups
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``examgate ARGV`` through the ingest runner, to completion (60 s at most)."""
+    return subprocess.run(
+        [sys.executable, str(RUNNER), *argv], check=False, capture_output=True, text=True, cwd=REPO, timeout=60
+    )
 
 
 def publisher(port: int, client_id: str = "") -> mqtt.Client:

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from central_helpers import run_cli
 
 from edge.central import db
 from edge.central.cli import IngestUsageError, require_ingest_target, run_postgres_ingest
 
-RUNNER = Path(__file__).with_name("ingest_runner.py")
-REPO = Path(__file__).resolve().parents[2]
-
-
-def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(RUNNER), *argv], check=False, capture_output=True, text=True, cwd=REPO, timeout=60
-    )
-
 
 def test_ingest_migrate_then_central_migrate_is_a_no_op(pg_dsn: str) -> None:
-    first = cli("ingest", "migrate", "--postgres", pg_dsn)
+    first = run_cli("ingest", "migrate", "--postgres", pg_dsn)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout) == {"schema_version_before": 0, "schema_version": db.LATEST}
-    again = cli("central", "migrate", "--postgres", pg_dsn)
+    again = run_cli("central", "migrate", "--postgres", pg_dsn)
     assert json.loads(again.stdout) == {"schema_version_before": db.LATEST, "schema_version": db.LATEST}
 
 
@@ -50,6 +39,6 @@ def test_usage_errors_are_typed() -> None:
 
 
 def test_db_and_postgres_are_exclusive() -> None:
-    done = cli("ingest", "--broker", "mqtt://127.0.0.1:1", "--db", "x.db", "--postgres", "host=x")
+    done = run_cli("ingest", "--broker", "mqtt://127.0.0.1:1", "--db", "x.db", "--postgres", "host=x")
     assert done.returncode == 2
     assert "not allowed with argument" in done.stderr

@@ -14,10 +14,21 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from central_helpers import SITE, close, publish, publisher, rows, scalar, status_event, wait_until, worker
+from central_helpers import (
+    REPO,
+    RUNNER,
+    SITE,
+    close,
+    publish,
+    publisher,
+    rows,
+    scalar,
+    status_event,
+    wait_until,
+    worker,
+)
 from mqtt_broker import Mosquitto
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from pg_cluster import PgCluster
@@ -27,9 +38,6 @@ from edge.central.ingest import PgIngest
 from edge.events.models import DeviceStatus
 from edge.mqtt.settings import MqttSettings
 from edge.mqtt.topics import event_topic
-
-RUNNER = Path(__file__).with_name("ingest_runner.py")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def spawn_worker(broker: Mosquitto, dsn: str, client_id: str, group: str) -> subprocess.Popen[str]:

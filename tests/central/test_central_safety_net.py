@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from central_helpers import close, publisher, rows, scalar, status_event, wait_until
+from central_helpers import REPO, RUNNER, close, publisher, rows, run_cli, scalar, status_event, wait_until
 from mqtt_broker import Mosquitto
 
 from edge.central import db
@@ -140,16 +140,6 @@ def test_safety_net_closes_the_broker_restart_window(private_broker: Callable[[]
     assert scalar(pg_dsn, "SELECT count(*) FROM rejected") == 1  # rejected once, though two workers saw it
 
 
-RUNNER = Path(__file__).with_name("ingest_runner.py")
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _examgate(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(RUNNER), *argv], check=False, capture_output=True, text=True, cwd=REPO, timeout=60
-    )
-
-
 def test_cli_safety_net_subscribes_plainly_and_stores(broker: Mosquitto, pg_dsn: str) -> None:
     events = [status_event(i, gate_id="gate-cli") for i in range(30)]
     argv = ["ingest", "--broker", broker.url, "--postgres", pg_dsn, "--safety-net", "--client-id", "net-cli"]
@@ -176,6 +166,6 @@ def test_cli_safety_net_subscribes_plainly_and_stores(broker: Mosquitto, pg_dsn:
 
 
 def test_cli_safety_net_needs_postgres(tmp_path: Path) -> None:
-    done = _examgate("ingest", "--broker", "mqtt://127.0.0.1:1", "--db", str(tmp_path / "x.db"), "--safety-net")
+    done = run_cli("ingest", "--broker", "mqtt://127.0.0.1:1", "--db", str(tmp_path / "x.db"), "--safety-net")
     assert done.returncode != 0
     assert "E_INGEST_USAGE" in done.stdout + done.stderr and "--postgres" in done.stdout + done.stderr
